@@ -1,0 +1,104 @@
+// Package event defines the CloudEvents model shared by recognition,
+// matching and encoding. It has no dependencies beyond the standard library.
+package event
+
+// Mode is how an event was carried on the HTTP request.
+type Mode uint8
+
+// The recognition modes of SPEC §3.2.
+const (
+	ModeNone       Mode = iota // not an event
+	ModeBinary                 // ce-* headers, body is the data
+	ModeStructured             // application/cloudevents+json body
+	ModeBatch                  // application/cloudevents-batch+json array
+	ModeJSON                   // plain JSON event read through a JSON profile
+)
+
+// String returns the mode's metric name (binary, structured, batch, json).
+func (m Mode) String() string {
+	switch m {
+	case ModeBinary:
+		return "binary"
+	case ModeStructured:
+		return "structured"
+	case ModeBatch:
+		return "batch"
+	case ModeJSON:
+		return "json"
+	default:
+		return "none"
+	}
+}
+
+// DataKind says how Event.Data is to be read.
+type DataKind uint8
+
+// Data kinds, per the CloudEvents JSON format.
+const (
+	DataNone   DataKind = iota // the event has no data
+	DataJSON                   // Data is a JSON value (object, array, number, string literal with quotes, ...)
+	DataText                   // Data is the content of a string (non-JSON datacontenttype), already unquoted
+	DataBinary                 // Data is raw bytes (data_base64 decoded, or a binary-mode non-JSON body)
+)
+
+// Attr is one extension attribute.
+type Attr struct {
+	Name  string
+	Value string
+}
+
+// Event is one CloudEvent. Optional context attributes are "" when absent;
+// CloudEvents forbids empty values for them, so "" is unambiguous.
+type Event struct {
+	SpecVersion     string
+	ID              string
+	Source          string
+	Type            string
+	Subject         string
+	Time            string
+	DataContentType string
+	DataSchema      string
+	// Extensions in the order they were read. Names are lower-case.
+	Extensions []Attr
+	// Data and its kind. Data may alias the request body: copy before keeping it.
+	Data     []byte
+	DataKind DataKind
+}
+
+// Attribute returns a context attribute (core or extension) by its name.
+// The second result is false when the attribute is absent.
+func (e *Event) Attribute(name string) (string, bool) {
+	var v string
+	switch name {
+	case "specversion":
+		v = e.SpecVersion
+	case "id":
+		v = e.ID
+	case "source":
+		v = e.Source
+	case "type":
+		v = e.Type
+	case "subject":
+		v = e.Subject
+	case "time":
+		v = e.Time
+	case "datacontenttype":
+		v = e.DataContentType
+	case "dataschema":
+		v = e.DataSchema
+	default:
+		for i := range e.Extensions {
+			if e.Extensions[i].Name == name {
+				return e.Extensions[i].Value, true
+			}
+		}
+		return "", false
+	}
+	return v, v != ""
+}
+
+// Reset clears the event for reuse, keeping the Extensions capacity.
+func (e *Event) Reset() {
+	ext := e.Extensions[:0]
+	*e = Event{Extensions: ext}
+}
