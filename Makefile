@@ -50,8 +50,12 @@ run: build
 # fuzz: FUZZTIME per target (default 30s); see README for the list of targets.
 FUZZTIME ?= 30s
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./filters/... ./plugin/... ./hostsim/... 2>/dev/null | grep '^Fuzz'); do :; done
-	@echo "run: go test -fuzz=<Target> -fuzztime=$(FUZZTIME) ./<pkg> (targets listed in README)"
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 clean:
 	rm -rf $(BUILD)
