@@ -4,7 +4,8 @@
 //
 // The cache lives under <module root>/build/wasmcache. An entry's name is a
 // hash of the Go version, go.mod, go.sum, the package path and every non-test
-// .go file under plugin/, filters/, internal/ and the built package itself, so
+// .go file under plugin/, filters/, internal/, testdata/guests/internal/ and the
+// built package itself, so
 // editing any of them makes the next call rebuild. Concurrent callers, in one
 // test binary or in several, build each entry at most once: they serialise on
 // a lock file next to the entry and the compiler output is renamed into place
@@ -31,8 +32,9 @@ import (
 const cacheDir = "build/wasmcache"
 
 // hashedTrees are the module directories whose non-test Go files any guest may
-// depend on; the built package's own directory is added per call.
-var hashedTrees = [...]string{"plugin", "filters", "internal"}
+// depend on (testdata/guests/internal holds helpers the conformance guests
+// share); the built package's own directory is added per call.
+var hashedTrees = [...]string{"plugin", "filters", "internal", "testdata/guests/internal"}
 
 // ModuleRoot returns the repository root (directory holding go.mod), found
 // from the working directory.
