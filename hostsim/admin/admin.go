@@ -1,0 +1,277 @@
+// Package admin serves hostsim's admin endpoint, shaped like Envoy's:
+//
+//	/ready               LIVE once the mesh serves, 503 before
+//	/stats               Envoy text format ("name: value"), plugin metrics as wasmcustom.<name>
+//	/stats/prometheus    Prometheus exposition format; the wasmcustom. prefix is dropped as Envoy does
+//	/clusters            one line per cluster endpoint (name::address::stat::value)
+//	/recorded/<cluster>  the requests a built-in recorder cluster received, as JSON
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventroute/eventroute/hostsim/upstream"
+)
+
+// StatType is the kind of a stat.
+type StatType int
+
+// Stat kinds, as Envoy's admin shows them.
+const (
+	Counter StatType = iota
+	Gauge
+	Histogram
+)
+
+// CustomPrefix is the prefix Envoy puts before a plugin's metric names.
+const CustomPrefix = "wasmcustom."
+
+// Stat is one stat with its full Envoy name (e.g. "wasmcustom.eventroute.requests").
+type Stat struct {
+	Name  string
+	Type  StatType
+	Value int64
+	// Samples are a histogram's recorded values.
+	Samples []uint64
+}
+
+// Sources are what the admin endpoint reports on.
+type Sources struct {
+	// Ready reports whether the mesh is serving.
+	Ready func() bool
+	// Stats returns the current stats.
+	Stats func() []Stat
+	// Clusters returns the mesh's clusters.
+	Clusters func() []*upstream.Cluster
+}
+
+// Handler returns the admin endpoint's handler.
+func Handler(s Sources) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		if s.Ready != nil && !s.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "PRE_INITIALIZING")
+			return
+		}
+		fmt.Fprintln(w, "LIVE")
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.Write(EnvoyText(s.Stats()))
+	})
+	mux.HandleFunc("GET /stats/prometheus", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=UTF-8")
+		w.Write(Prometheus(s.Stats()))
+	})
+	mux.HandleFunc("GET /clusters", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		for _, c := range s.Clusters() {
+			if rec := c.Recorder(); rec != nil {
+				fmt.Fprintf(w, "%s::recorder::rq_total::%d\n%s::recorder::health_flags::healthy\n", c.Name(), c.Requests(), c.Name())
+				continue
+			}
+			for _, e := range c.Endpoints() {
+				health := "healthy"
+				if !e.Healthy {
+					health = "/failed_outlier_check"
+				}
+				fmt.Fprintf(w, "%s::%s::rq_total::%d\n%s::%s::cx_connect_fail::%d\n%s::%s::health_flags::%s\n",
+					c.Name(), e.Address, e.Requests, c.Name(), e.Address, e.ConnectFail, c.Name(), e.Address, health)
+			}
+		}
+	})
+	mux.HandleFunc("GET /recorded/{cluster}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("cluster")
+		for _, c := range s.Clusters() {
+			if c.Name() == name && c.Recorder() != nil {
+				w.Header().Set("Content-Type", "application/json")
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				enc.Encode(Recordings(c.Recorder()))
+				return
+			}
+		}
+		http.Error(w, fmt.Sprintf("no recorder cluster named %q", name), http.StatusNotFound)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "hostsim admin: /ready /stats /stats/prometheus /clusters /recorded/<cluster>")
+	})
+	return mux
+}
+
+// Recording is the JSON shape of one recorded request.
+type Recording struct {
+	Seq       uint64      `json:"seq"`
+	Time      string      `json:"time"`
+	Method    string      `json:"method"`
+	Authority string      `json:"authority"`
+	Path      string      `json:"path"`
+	Headers   [][2]string `json:"headers"`
+	// Body is the body as text when it is valid UTF-8.
+	Body string `json:"body,omitempty"`
+	// BodyBase64 is the body when it is not valid UTF-8.
+	BodyBase64 []byte `json:"bodyBase64,omitempty"`
+}
+
+// RecorderPage is the JSON document served at /recorded/<cluster>.
+type RecorderPage struct {
+	Cluster  string      `json:"cluster"`
+	Total    uint64      `json:"total"`
+	Requests []Recording `json:"requests"`
+}
+
+// Recordings renders what a recorder kept.
+func Recordings(r *upstream.Recorder) RecorderPage {
+	page := RecorderPage{Cluster: r.Name(), Total: r.Total(), Requests: []Recording{}}
+	for _, rec := range r.Requests() {
+		out := Recording{Seq: rec.Seq, Time: rec.Time.UTC().Format("2006-01-02T15:04:05.000000Z"), Method: rec.Method,
+			Authority: rec.Authority, Path: rec.Path, Headers: rec.Headers}
+		if utf8.Valid(rec.Body) {
+			out.Body = string(rec.Body)
+		} else {
+			out.BodyBase64 = rec.Body
+		}
+		page.Requests = append(page.Requests, out)
+	}
+	return page
+}
+
+// EnvoyText renders stats as Envoy's /stats does: counters and gauges as
+// "name: value", histograms as quantile summaries, sorted by name.
+func EnvoyText(stats []Stat) []byte {
+	stats = merged(stats, func(s string) string { return s })
+	var b strings.Builder
+	for _, s := range stats {
+		if s.Type == Histogram {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %d\n", s.Name, s.Value)
+	}
+	for _, s := range stats {
+		if s.Type != Histogram {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: ", s.Name)
+		if len(s.Samples) == 0 {
+			b.WriteString("No recorded values\n")
+			continue
+		}
+		sorted := append([]uint64(nil), s.Samples...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		for i, q := range []float64{0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100} {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			v := Quantile(sorted, q/100)
+			fmt.Fprintf(&b, "P%s(%d,%d)", trimFloat(q), v, v)
+		}
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// PrometheusBuckets are Envoy's default histogram bucket bounds.
+var PrometheusBuckets = [...]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+	300000, 600000, 1800000, 3600000}
+
+// Prometheus renders stats in the Prometheus text exposition format as Envoy
+// does: plugin metrics lose the wasmcustom. prefix, other stats get envoy_,
+// names are sanitized to [a-zA-Z0-9_:], and stats whose sanitized names
+// collide are merged (counters and gauges summed, histogram samples pooled).
+func Prometheus(stats []Stat) []byte {
+	stats = merged(stats, PrometheusName)
+	var b strings.Builder
+	for _, s := range stats {
+		switch s.Type {
+		case Counter:
+			fmt.Fprintf(&b, "# TYPE %s counter\n%s %d\n", s.Name, s.Name, s.Value)
+		case Gauge:
+			fmt.Fprintf(&b, "# TYPE %s gauge\n%s %d\n", s.Name, s.Name, s.Value)
+		case Histogram:
+			fmt.Fprintf(&b, "# TYPE %s histogram\n", s.Name)
+			var sum uint64
+			for _, v := range s.Samples {
+				sum += v
+			}
+			for _, le := range PrometheusBuckets {
+				n := 0
+				for _, v := range s.Samples {
+					if float64(v) <= le {
+						n++
+					}
+				}
+				fmt.Fprintf(&b, "%s_bucket{le=\"%s\"} %d\n", s.Name, trimFloat(le), n)
+			}
+			fmt.Fprintf(&b, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %d\n%s_count %d\n", s.Name, len(s.Samples), s.Name, sum, s.Name, len(s.Samples))
+		}
+	}
+	return []byte(b.String())
+}
+
+// PrometheusName maps an Envoy stat name to its Prometheus name.
+func PrometheusName(name string) string {
+	if rest, ok := strings.CutPrefix(name, CustomPrefix); ok {
+		name = rest
+	} else {
+		name = "envoy_" + name
+	}
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || b[0] >= '0' && b[0] <= '9' {
+		b = append([]byte{'_'}, b...)
+	}
+	return string(b)
+}
+
+// merged renames stats, merges those that now share a name (the first type
+// wins) and sorts them by name.
+func merged(stats []Stat, rename func(string) string) []Stat {
+	byName := map[string]int{}
+	var out []Stat
+	for _, s := range stats {
+		s.Name = rename(s.Name)
+		i, ok := byName[s.Name]
+		if !ok {
+			byName[s.Name] = len(out)
+			s.Samples = append([]uint64(nil), s.Samples...)
+			out = append(out, s)
+			continue
+		}
+		out[i].Value += s.Value
+		out[i].Samples = append(out[i].Samples, s.Samples...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Quantile returns the q-quantile (0..1) of ascending sorted values
+// (nearest rank); 0 when empty.
+func Quantile(sorted []uint64, q float64) uint64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)) + 0.999999)
+	if i < 1 {
+		i = 1
+	}
+	if i > len(sorted) {
+		i = len(sorted)
+	}
+	return sorted[i-1]
+}
+
+func trimFloat(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", f), "0"), ".")
+}
