@@ -74,10 +74,11 @@ func TestPrometheus_ValidExpositionWithPrefixDropped(t *testing.T) {
 	text := string(admin.Prometheus(sample))
 	v := exposition(t, text)
 	want := map[string]string{
-		"eventroute_requests":           "7",
-		"eventroute_route____matched":   "3", // 转账 and __ sanitize alike and merge
-		"pending":                       "3",
-		"envoy_server_memory_allocated": "1024",
+		"eventroute_requests":                                      "7",
+		"eventroute_route________matched":                          "2", // each byte of 转账 becomes _
+		"eventroute_route_a_b_matched":                             "5", // a-b and a.b sanitize alike and merge
+		"pending":                                                  "3",
+		"envoy_server_memory_allocated":                            "1024",
 		`eventroute_subscriber_audit_latency_ms_bucket{le="1"}`:    "1",
 		`eventroute_subscriber_audit_latency_ms_bucket{le="5"}`:    "2",
 		`eventroute_subscriber_audit_latency_ms_bucket{le="+Inf"}`: "3",
