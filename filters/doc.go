@@ -1,0 +1,44 @@
+// Package filters compiles the eventroute plugin configuration (pluginConfig,
+// SPEC §3) into an immutable Router that recognizes events in HTTP requests
+// and matches them against routes, mirrors and publisher rules.
+//
+//	r, err := filters.Compile(pluginConfig) // *ConfigError with a JSON path
+//	c := r.Classify(headers)                // from headers alone
+//	err = r.Recognize(c, headers, body, &batch)
+//	route := r.Route(&batch.Events[0])      // first match, or -1
+//	mirrors := r.Mirrors(&batch.Events[0], mirrors[:0])
+//
+// # Configuration
+//
+// Parsing is strict: unknown fields, duplicate keys, wrong JSON types, bad
+// durations, unknown subscribers, empty filters, bad gjson paths, duplicate
+// names and out-of-range numbers are errors whose Path names the fault, e.g.
+// "routes[2].match[0].exact: empty"; check the kind with errors.Is. A JSON
+// null counts as an absent field. Every route, mirror and JSON profile needs
+// a unique name (it appears in metric names); routes and mirrors need an
+// explicit match ([] matches every event). A dead-letter chain must not loop.
+//
+// When recognize is absent every CloudEvents mode is enabled; when
+// recognize.cloudevents is absent but recognize.json is given, the
+// CloudEvents modes stay enabled too. A JSON profile attribute is either a
+// gjson path into the body ("order.id") or {"header": "x-event-id"}.
+//
+// # Filters
+//
+// A match list holds when every filter holds (SPEC §3.1). Attribute names are
+// lower-case [a-z0-9]+; values of exact, prefix and suffix are non-empty
+// strings. A data filter holds when every operator given holds on the value at
+// its gjson path: eq, ne and in compare by JSON type and value (strings,
+// numbers, booleans); gt, ge, lt and le need a JSON number; prefix and suffix
+// a JSON string; exists a boolean. Events without JSON data have no values, so
+// only exists:false holds for them. See checkGJSONPath for the accepted path
+// syntax (no modifiers, no multipaths, balanced queries).
+//
+// Consecutive routes (or mirrors, or publisher rules) that all require an
+// exact value of the same attribute are looked up in a map keyed by that
+// value; other rules are tried in order, so first-match-wins is kept exactly
+// and matching cost stays flat as such rules grow.
+//
+// Publisher rules: when one or more rules match an event, the principal must
+// be listed in every matching rule.
+package filters
