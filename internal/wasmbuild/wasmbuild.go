@@ -31,10 +31,13 @@ import (
 // cacheDir is the cache location relative to the module root.
 const cacheDir = "build/wasmcache"
 
-// hashedTrees are the module directories whose non-test Go files any guest may
-// depend on (testdata/guests/internal holds helpers the conformance guests
-// share); the built package's own directory is added per call.
-var hashedTrees = [...]string{"plugin", "filters", "internal", "testdata/guests/internal"}
+// hashedTrees returns the module directories whose non-test Go files the
+// build of pkgDir may depend on: those any guest may import
+// (testdata/guests/internal holds helpers the conformance guests share) and
+// pkgDir itself.
+func hashedTrees(pkgDir string) []string {
+	return []string{"plugin", "filters", "internal", "testdata/guests/internal", pkgDir}
+}
 
 // ModuleRoot returns the repository root (directory holding go.mod), found
 // from the working directory.
@@ -149,8 +152,7 @@ func cacheKey(root, pkgDir string) (string, error) {
 	fmt.Fprintf(h, "go=%s\npkg=%s\n", bytes.TrimSpace(goVersion), pkgDir)
 
 	files := []string{"go.mod", "go.sum"}
-	trees := append(hashedTrees[:], pkgDir)
-	for _, tree := range trees {
+	for _, tree := range hashedTrees(pkgDir) {
 		found, err := goSources(root, tree)
 		if err != nil {
 			return "", err
