@@ -126,7 +126,7 @@ func compile(root, pkgDir, dst string, logf func(string, ...any)) error {
 
 	logf("wasmbuild: building %s for wasip1 (cached afterwards)...", pkgDir)
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", tmpName, "./"+pkgDir)
+	cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-trimpath", "-o", tmpName, "./"+pkgDir)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var out bytes.Buffer
@@ -145,7 +145,7 @@ func compile(root, pkgDir, dst string, logf func(string, ...any)) error {
 // cacheKey hashes everything the build output of pkgDir depends on.
 func cacheKey(root, pkgDir string) (string, error) {
 	h := sha256.New()
-	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	goVersion, err := exec.Command(goTool(), "env", "GOVERSION").Output()
 	if err != nil {
 		return "", fmt.Errorf("querying Go version: %w", err)
 	}
@@ -235,6 +235,17 @@ func findModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// goTool returns the go command to run: $GOROOT/bin/go when GOROOT is set in
+// the environment (go test sets it for the test binary), else "go" from PATH.
+func goTool() string {
+	if root := os.Getenv("GOROOT"); root != "" {
+		if tool := filepath.Join(root, "bin", "go"); fileExists(tool) {
+			return tool
+		}
+	}
+	return "go"
 }
 
 // fileExists reports whether path names an existing regular file.
