@@ -35,7 +35,6 @@ const (
 	problemBodyUTF8   = "body is not valid UTF-8"
 	problemNotObject  = "not a JSON object"
 	problemNotArray   = "not a JSON array"
-	problemNesting    = "nested too deeply"
 	problemDataString = "must be a JSON string for a non-JSON datacontenttype"
 )
 

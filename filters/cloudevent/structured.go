@@ -1,7 +1,6 @@
 package cloudevent
 
 import (
-	"bytes"
 	"encoding/base64"
 	"math"
 	"strconv"
@@ -25,136 +24,117 @@ import (
 // string form.
 func ReadStructured(body []byte, ev *event.Event) error {
 	ev.Reset()
-	root, err := parseBody(body)
+	var buf [24]jsonValue
+	members, err := scanBody(body, 1, buf[:0])
 	if err != nil {
 		return err
 	}
-	if !root.IsObject() {
+	if firstByte(body) != '{' {
 		return invalid("", ErrBadJSON, problemNotObject)
 	}
-	return readObject(root, body, ev)
+	return readObject(body, members, ev, newArena(body, members))
 }
 
 // ReadBatch reads a batched-mode body, a JSON array of JSON-format events,
 // into dst[:0] and returns it; the events of dst (and their Extensions
 // capacity) are reused. An empty array is a valid, empty batch. A batch of
 // more than maxEvents events is refused with ErrBatchTooLarge (maxEvents <= 0
-// means no limit). Events are read in order and the first fault is returned,
-// with its position in InvalidError.Index.
+// means no limit) before any event is read. Otherwise events are read in
+// order and the first fault is returned, with the event's position in
+// InvalidError.Index.
 func ReadBatch(body []byte, maxEvents int, dst []event.Event) ([]event.Event, error) {
 	dst = dst[:0]
-	root, err := parseBody(body)
+	values, err := scanBody(body, 2, nil)
 	if err != nil {
 		return dst, err
 	}
-	if !root.IsArray() {
+	if firstByte(body) != '[' {
 		return dst, invalid("", ErrBadJSON, problemNotArray)
 	}
-	root.ForEach(func(_, value gjson.Result) bool {
-		index := len(dst)
-		if maxEvents > 0 && index >= maxEvents {
-			err = &InvalidError{Reason: ErrBatchTooLarge,
-				Detail: "more than " + strconv.Itoa(maxEvents) + " events in batch", Index: -1}
-			return false
+	count := 0
+	for i := range values {
+		if values[i].depth == 1 {
+			count++
 		}
+	}
+	if maxEvents > 0 && count > maxEvents {
+		return dst, invalid("", ErrBatchTooLarge, "more than "+strconv.Itoa(maxEvents)+" events in batch")
+	}
+	copies := newArena(body, values)
+	for i := 0; i < len(values); {
+		element := &values[i]
+		end := i + 1
+		for end < len(values) && values[end].depth == 2 {
+			end++
+		}
+		index := len(dst)
 		if index < cap(dst) {
 			dst = dst[:index+1]
 			dst[index].Reset()
 		} else {
 			dst = append(dst, event.Event{})
 		}
-		if !value.IsObject() {
-			err = &InvalidError{Reason: ErrBadJSON, Detail: problemNotObject, Index: index}
-			return false
+		if element.kind(body) != '{' {
+			return dst[:0], &InvalidError{Reason: ErrBadJSON, Detail: problemNotObject, Index: index}
 		}
-		if err = readObject(value, body, &dst[index]); err != nil {
+		if err := readObject(body, values[i+1:end], &dst[index], copies); err != nil {
 			if ie, ok := err.(*InvalidError); ok {
 				ie.Index = index
 			}
-			return false
+			return dst[:0], err
 		}
-		return true
-	})
-	if err != nil {
-		return dst[:0], err
+		i = end
 	}
 	return dst, nil
 }
 
-// parseBody checks that body is valid UTF-8 and valid JSON and returns its
-// top-level value. The strings of the result alias body.
-func parseBody(body []byte) (gjson.Result, error) {
+// scanBody checks that body is valid UTF-8 and valid JSON and locates its
+// values down to maxDepth.
+func scanBody(body []byte, maxDepth int, values []jsonValue) ([]jsonValue, error) {
 	if !utf8.Valid(body) {
-		return gjson.Result{}, invalid("", ErrBadEncoding, problemBodyUTF8)
+		return nil, invalid("", ErrBadEncoding, problemBodyUTF8)
 	}
-	if nestedTooDeeply(body) {
-		return gjson.Result{}, invalid("", ErrBadJSON, problemNesting)
-	}
-	json := bytesView(body)
-	if !gjson.Valid(json) {
-		return gjson.Result{}, invalid("", ErrBadJSON, "")
-	}
-	return gjson.Parse(json), nil
-}
-
-// maxNesting bounds how deeply arrays and objects may nest in a body. The
-// JSON validator recurses once per level; the bound keeps its stack small
-// whatever a client sends.
-const maxNesting = 1000
-
-// nestedTooDeeply reports whether arrays and objects in body nest more than
-// maxNesting levels. Bodies with fewer brackets than that are answered by
-// counting alone.
-func nestedTooDeeply(body []byte) bool {
-	if bytes.Count(body, []byte{'['})+bytes.Count(body, []byte{'{'}) <= maxNesting {
-		return false
-	}
-	depth := 0
-	inString := false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case inString && c == '\\':
-			i++
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '[' || c == '{':
-			if depth++; depth > maxNesting {
-				return true
-			}
-		case c == ']' || c == '}':
-			depth--
+	values, problem := scanJSON(body, maxDepth, values)
+	if problem != "" {
+		detail := ""
+		if problem != problemJSON {
+			detail = problem
 		}
+		return nil, invalid("", ErrBadJSON, detail)
 	}
-	return false
+	return values, nil
 }
 
-// bytesView returns b as a string without copying. The string must not
-// outlive b's contents, so results derived from it are copied (strings.Clone)
-// or turned back into sub-slices of b before they leave this package.
-func bytesView(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
+// firstByte returns the first byte of body that is not white space.
+func firstByte(body []byte) byte {
+	if i := skipSpace(body, 0); i < len(body) {
+		return body[i]
+	}
+	return 0
 }
 
 // objectReader reads the members of one JSON-format event.
 type objectReader struct {
-	ev       *event.Event
-	body     []byte
-	seen     attributeSet
-	data     gjson.Result // the data member, if given and not null
-	dataB64  gjson.Result // the data_base64 member, if given and not null
-	dataSeen bool
-	b64Seen  bool
-	err      error
+	ev                *event.Event
+	body              []byte
+	seen              attributeSet
+	arena             *arena
+	data              jsonValue // the data member, if given and not null (end > 0)
+	dataB64           jsonValue // the data_base64 member, if given and not null (end > 0)
+	seenData, seenB64 bool
 }
 
-// readObject reads the event in obj, a JSON object inside body.
-func readObject(obj gjson.Result, body []byte, ev *event.Event) error {
-	r := objectReader{ev: ev, body: body}
-	obj.ForEach(r.member)
-	if r.err != nil {
-		return r.err
+// readObject reads the event whose members (depth-1 values of the object,
+// nested values excluded) are given.
+func readObject(body []byte, members []jsonValue, ev *event.Event, a *arena) error {
+	r := objectReader{ev: ev, body: body, arena: a}
+	for i := range members {
+		if members[i].depth != members[0].depth {
+			continue
+		}
+		if err := r.member(&members[i]); err != nil {
+			return err
+		}
 	}
 	if err := checkRequired(ev, &r.seen, ""); err != nil {
 		return err
@@ -162,54 +142,55 @@ func readObject(obj gjson.Result, body []byte, ev *event.Event) error {
 	return r.setData()
 }
 
-// member reads one member; it returns false to stop at the first fault.
-func (r *objectReader) member(key, value gjson.Result) bool {
-	name := key.Str
+// member reads one member.
+func (r *objectReader) member(m *jsonValue) error {
+	rawName := bytesView(r.body[m.keyStart:m.keyEnd])
+	name := rawName[1 : len(rawName)-1]
+	if strings.IndexByte(name, '\\') >= 0 {
+		name = gjson.Parse(rawName).Str
+	}
+	isNull := m.kind(r.body) == 'n'
 	switch name {
 	case "data":
-		if r.dataSeen {
-			r.err = invalid("data", ErrDuplicateAttribute, "")
-			return false
+		if r.seenData {
+			return invalid("data", ErrDuplicateAttribute, "")
 		}
-		r.dataSeen = true
-		if value.Type != gjson.Null {
-			r.data = value
+		r.seenData = true
+		if !isNull {
+			r.data = *m
 		}
-		return true
+		return nil
 	case "data_base64":
-		if r.b64Seen {
-			r.err = invalid("data_base64", ErrDuplicateAttribute, "")
-			return false
+		if r.seenB64 {
+			return invalid("data_base64", ErrDuplicateAttribute, "")
 		}
-		r.b64Seen = true
-		if value.Type != gjson.Null {
-			r.dataB64 = value
+		r.seenB64 = true
+		if !isNull {
+			r.dataB64 = *m
 		}
-		return true
+		return nil
 	}
 	if core := coreAttribute(name); core != attrNone {
-		r.err = r.setCore(core, value)
-	} else {
-		r.err = r.addExtension(name, value)
+		return r.setCore(core, m)
 	}
-	return r.err == nil
+	return r.addExtension(name, m)
 }
 
 // setCore stores a core attribute, which must be a JSON string or null.
-func (r *objectReader) setCore(core coreAttr, value gjson.Result) error {
+func (r *objectReader) setCore(core coreAttr, m *jsonValue) error {
 	if r.seen.has(core) {
 		return invalid(core.name(), ErrDuplicateAttribute, "")
 	}
-	switch value.Type {
-	case gjson.Null:
+	switch m.kind(r.body) {
+	case 'n':
 		r.seen.addNull(core)
 		return nil
-	case gjson.String:
+	case '"':
 	default:
 		return invalid(core.name(), ErrBadAttributeType, "must be a JSON string")
 	}
 	r.seen.add(core)
-	s, err := ownedString(core.name(), value)
+	s, err := r.ownedString(core.name(), m)
 	if err != nil {
 		return err
 	}
@@ -219,7 +200,7 @@ func (r *objectReader) setCore(core coreAttr, value gjson.Result) error {
 
 // addExtension stores an extension attribute: a JSON string, number or
 // boolean; null means unset.
-func (r *objectReader) addExtension(name string, value gjson.Result) error {
+func (r *objectReader) addExtension(name string, m *jsonValue) error {
 	if !validAttributeName(name) {
 		return invalid(shownName(name), ErrBadAttributeName, "")
 	}
@@ -229,84 +210,138 @@ func (r *objectReader) addExtension(name string, value gjson.Result) error {
 		}
 	}
 	var s string
-	switch value.Type {
-	case gjson.Null:
+	switch m.kind(r.body) {
+	case 'n':
 		return nil
-	case gjson.String:
+	case '"':
 		var err error
-		if s, err = ownedString(name, value); err != nil {
+		if s, err = r.ownedString(name, m); err != nil {
 			return err
 		}
-	case gjson.True:
+	case 't':
 		s = "true"
-	case gjson.False:
+	case 'f':
 		s = "false"
-	case gjson.Number:
-		s = canonicalNumber(value)
-	default:
+	case '{', '[':
 		return invalid(name, ErrBadAttributeType, "must be a JSON string, number or boolean")
+	default:
+		s = canonicalNumber(r.text(m))
 	}
-	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: strings.Clone(name), Value: s})
+	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: r.arena.copy(name), Value: s})
 	return nil
 }
 
 // setData sets the event's data from data or data_base64.
 func (r *objectReader) setData() error {
 	switch {
-	case r.data.Exists() && r.dataB64.Exists():
+	case r.data.end > 0 && r.dataB64.end > 0:
 		return invalid("data", ErrDataConflict, "")
-	case r.dataB64.Exists():
-		if r.dataB64.Type != gjson.String {
+	case r.dataB64.end > 0:
+		if r.dataB64.kind(r.body) != '"' {
 			return invalid("data_base64", ErrBadAttributeType, "must be a JSON string")
 		}
-		data, err := base64.StdEncoding.DecodeString(r.dataB64.Str)
+		encoded := r.stringContent(&r.dataB64)
+		data := make([]byte, base64.StdEncoding.DecodedLen(len(encoded)))
+		n, err := base64.StdEncoding.Decode(data, []byte(encoded))
 		if err != nil {
 			return invalid("data_base64", ErrBadEncoding, problemBase64)
 		}
-		r.ev.Data, r.ev.DataKind = data, event.DataBinary
-	case r.data.Exists():
+		r.ev.Data, r.ev.DataKind = data[:n], event.DataBinary
+	case r.data.end > 0:
 		if r.ev.DataContentType == "" || IsJSONMediaType(r.ev.DataContentType) {
-			r.ev.Data, r.ev.DataKind = r.slice(r.data.Index, len(r.data.Raw)), event.DataJSON
+			r.ev.Data, r.ev.DataKind = r.slice(int(r.data.start), int(r.data.end)), event.DataJSON
 			return nil
 		}
-		if r.data.Type != gjson.String {
+		if r.data.kind(r.body) != '"' {
 			return invalid("data", ErrBadAttributeType, problemDataString)
 		}
-		if hasEscape(r.data.Raw) {
-			r.ev.Data = []byte(r.data.Str)
+		if r.data.escaped {
+			r.ev.Data = []byte(gjson.Parse(r.text(&r.data)).Str)
 		} else {
-			r.ev.Data = r.slice(r.data.Index+1, len(r.data.Raw)-2)
+			r.ev.Data = r.slice(int(r.data.start)+1, int(r.data.end)-1)
 		}
 		r.ev.DataKind = event.DataText
 	}
 	return nil
 }
 
-// slice returns n bytes of the body from offset.
-func (r *objectReader) slice(offset, n int) []byte {
-	return r.body[offset : offset+n : offset+n]
+// slice returns body[start:end] with no spare capacity.
+func (r *objectReader) slice(start, end int) []byte {
+	return r.body[start:end:end]
+}
+
+// text returns the JSON text of a value, aliasing the body.
+func (r *objectReader) text(m *jsonValue) string {
+	return bytesView(r.body[m.start:m.end])
+}
+
+// stringContent returns the content of a JSON string value; it aliases the
+// body unless the string has escapes.
+func (r *objectReader) stringContent(m *jsonValue) string {
+	if m.escaped {
+		return gjson.Parse(r.text(m)).Str
+	}
+	return bytesView(r.body[m.start+1 : m.end-1])
 }
 
 // ownedString returns the content of a JSON string value as a string that
 // does not alias the body, after checking it is a valid String value.
-func ownedString(name string, value gjson.Result) (string, error) {
-	if problem := checkString(value.Str); problem != "" {
+func (r *objectReader) ownedString(name string, m *jsonValue) (string, error) {
+	s := r.stringContent(m)
+	if problem := checkString(s); problem != "" {
 		return "", invalid(name, ErrBadEncoding, problem)
 	}
-	if hasEscape(value.Raw) {
-		return value.Str, nil // unescaping made a copy
+	switch {
+	case m.escaped:
+		return s, nil // unescaping made a copy
+	case s == "1.0":
+		return "1.0", nil
 	}
-	return strings.Clone(value.Str), nil
+	return r.arena.copy(s), nil
 }
 
-func hasEscape(raw string) bool { return strings.IndexByte(raw, '\\') >= 0 }
+// arena holds copies of the attribute strings of a body, so that reading an
+// event allocates once for all of them rather than once per attribute.
+type arena struct{ buf []byte }
+
+// newArena returns an arena sized for the strings of the given values.
+func newArena(body []byte, values []jsonValue) *arena {
+	size := 0
+	for i := range values {
+		if v := &values[i]; body[v.start] != '{' && body[v.start] != '[' {
+			size += int(v.end-v.start) + int(v.keyEnd-v.keyStart)
+		}
+	}
+	return &arena{buf: make([]byte, 0, size)}
+}
+
+// copy returns a copy of s. The bytes behind returned strings are never
+// written again: when buf is full, append moves on to a new array.
+func (a *arena) copy(s string) string {
+	if s == "" {
+		return ""
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return unsafe.String(&a.buf[start], len(s))
+}
 
 // canonicalNumber renders a JSON number as a CloudEvents Integer when it is
 // integral and fits 32 bits; other numbers keep their JSON text.
-func canonicalNumber(value gjson.Result) string {
-	f := value.Num
-	if f == math.Trunc(f) && f >= math.MinInt32 && f <= math.MaxInt32 {
+func canonicalNumber(text string) string {
+	if i, err := strconv.ParseInt(text, 10, 32); err == nil {
+		return strconv.FormatInt(i, 10)
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err == nil && f == math.Trunc(f) && f >= math.MinInt32 && f <= math.MaxInt32 {
 		return strconv.FormatInt(int64(f), 10)
 	}
-	return strings.Clone(value.Raw)
+	return strings.Clone(text)
+}
+
+// bytesView returns b as a string without copying. The string must not
+// outlive b's contents, so results derived from it are copied (strings.Clone)
+// or turned back into sub-slices of b before they leave this package.
+func bytesView(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -2,6 +2,7 @@ package cloudevent
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -216,19 +217,20 @@ func equalEvents(a, b *event.Event) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// structuredEvent returns a JSON-format event whose JSON data makes the body
-// size bytes long.
+// structuredEvent returns a JSON-format event whose JSON data, a list of
+// bank transfers, makes the body about size bytes long.
 func structuredEvent(size int) []byte {
 	head := `{"specversion":"1.0","id":"A234-1234-1234","source":"/bank/accounts","type":"com.bank.transfer",` +
 		`"subject":"Account","time":"2018-04-05T17:31:00Z","datacontenttype":"application/json",` +
-		`"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","data":{"items":[`
+		`"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","data":{"transfers":[`
 	var b strings.Builder
 	b.WriteString(head)
-	for i := 0; b.Len() < size-40; i++ {
+	for i := 0; b.Len() < size-200; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`{"amount":1200,"memo":"rent \"May\""}`)
+		fmt.Fprintf(&b, `{"id":"tx-%06d","from":"DE89370400440532013000","to":"GB29NWBK60161331926819",`+
+			`"amount":%d.50,"currency":"EUR","memo":"Monthly rent \"flat 4B\", paid by standing order","booked":true}`, i, 1000+i)
 	}
 	b.WriteString(`]}}`)
 	return []byte(b.String())
