@@ -260,9 +260,12 @@ func (v *vm) deleteRoot(r *rootContext) {
 
 // runAfter performs the actions the guest requested during the call that just returned. Callers hold v.mu.
 func (v *vm) runAfter() {
-	for i := 0; i < len(v.after); i++ {
-		a := v.after[i]
-		v.after[i] = afterAction{}
+	// Actions may run guest callbacks that queue more actions (or run a nested runAfter): pop one at a time.
+	for len(v.after) > 0 {
+		a := v.after[0]
+		copy(v.after, v.after[1:])
+		v.after[len(v.after)-1] = afterAction{}
+		v.after = v.after[:len(v.after)-1]
 		switch a.kind {
 		case actContinue:
 			a.stream.resume(a.dir)
@@ -272,7 +275,6 @@ func (v *vm) runAfter() {
 			a.stream.applyLocalReply()
 		}
 	}
-	v.after = v.after[:0]
 }
 
 // streamFor returns the stream the effective context names, or nil for a root or unknown context.

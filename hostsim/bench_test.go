@@ -1,0 +1,54 @@
+package hostsim
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/eventroute/eventroute/internal/wasmbuild"
+)
+
+// BenchmarkEmptyGuest is the floor: a whole request lifecycle (context create, request headers, response
+// headers, on_log, on_done, on_delete) through a guest that does nothing. It also reports compile and
+// instantiate times.
+func BenchmarkEmptyGuest(b *testing.B) {
+	ctx := context.Background()
+	wasm := wasmbuild.Build(b, "testdata/guests/empty")
+	rt, err := NewRuntime(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	t0 := time.Now()
+	m, err := rt.Load(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	compile := time.Since(t0)
+	t0 = time.Now()
+	h, err := NewHost(ctx, m, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	instantiate := time.Since(t0)
+	defer h.Close(ctx)
+	req := get("/bench")
+	resp := Headers{{":status", "200"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := h.NewStream(ctx)
+		if err := s.SendRequestHeaders(req, true); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SendResponseHeaders(resp, true); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Complete(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(compile.Microseconds())/1000, "compile-ms")
+	b.ReportMetric(float64(instantiate.Microseconds())/1000, "instantiate-ms")
+}
