@@ -31,8 +31,22 @@
 // its gjson path: eq, ne and in compare by JSON type and value (strings,
 // numbers, booleans); gt, ge, lt and le need a JSON number; prefix and suffix
 // a JSON string; exists a boolean. Events without JSON data have no values, so
-// only exists:false holds for them. See checkGJSONPath for the accepted path
-// syntax (no modifiers, no multipaths, balanced queries).
+// only exists:false holds for them.
+//
+// # gjson paths
+//
+// Data filters and JSON profile attributes use gjson paths. Compile accepts
+// the part of the syntax that reads one value unambiguously: dot-separated
+// keys, `\` escapes, `*` and `?` wildcards, array indexes, `#` (array
+// length), `|`, queries `#(...)` and `#(...)#` with balanced parentheses and
+// closed string literals, and the whole path "@this". It refuses (as
+// ErrBadGJSONPath): an empty path or component (`a..b`, a leading or trailing
+// `.`), a leading `..` (JSON Lines), modifiers (`@reverse`), literals
+// (`!true`), multipaths (`[a,b]`, `{a,b}`), brackets, braces, parentheses or
+// quotes outside a query unless escaped, a dangling `\`, control characters,
+// invalid UTF-8 and paths over 256 bytes.
+//
+// # Matching
 //
 // Consecutive routes (or mirrors, or publisher rules) that all require an
 // exact value of the same attribute are looked up in a map keyed by that
