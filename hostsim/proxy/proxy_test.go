@@ -1,0 +1,286 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventroute/eventroute/hostsim"
+	"github.com/eventroute/eventroute/hostsim/mesh"
+	"github.com/eventroute/eventroute/hostsim/proxy"
+	"github.com/eventroute/eventroute/hostsim/upstream"
+	"github.com/eventroute/eventroute/internal/wasmbuild"
+)
+
+var (
+	runtimeOnce sync.Once
+	sharedRT    *hostsim.Runtime
+)
+
+func testRuntime(t *testing.T) *hostsim.Runtime {
+	runtimeOnce.Do(func() {
+		rt, err := hostsim.NewRuntime(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sharedRT = rt
+	})
+	return sharedRT
+}
+
+// start writes a mesh file from text (WASM_<guest> placeholders become built
+// guest paths, PORT_<n> free loopback addresses) and starts it.
+func start(t *testing.T, text string, concurrency int) *proxy.Server {
+	t.Helper()
+	srv, err := startErr(t, text, concurrency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return srv
+}
+
+func startErr(t *testing.T, text string, concurrency int) (*proxy.Server, error) {
+	t.Helper()
+	for _, g := range []string{"headers", "dispatch", "localreply", "body"} {
+		key := "WASM_" + g
+		if strings.Contains(text, key) {
+			text = strings.ReplaceAll(text, key, wasmbuild.BuildFile(t, "testdata/guests/"+g))
+		}
+	}
+	text = strings.ReplaceAll(text, "LISTEN", "127.0.0.1:0")
+	file := filepath.Join(t.TempDir(), "mesh.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mesh.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.Start(context.Background(), proxy.Options{Mesh: m, Concurrency: concurrency, Out: io.Discard, Runtime: testRuntime(t)})
+}
+
+func recorder(t *testing.T, srv *proxy.Server, name string) *upstream.Recorder {
+	t.Helper()
+	for _, c := range srv.Clusters() {
+		if c.Name() == name && c.Recorder() != nil {
+			return c.Recorder()
+		}
+	}
+	t.Fatalf("no recorder %s", name)
+	return nil
+}
+
+func do(t *testing.T, srv *proxy.Server, method, host, path string, headers map[string]string, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+srv.ListenAddr()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestServe_RouteIsChosenAfterThePluginChangedHeaders(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: headers, wasm: WASM_headers}
+routes:
+  - match: {authority: b.example}
+    cluster: b
+  - match: {prefix: /}
+    cluster: a
+clusters:
+  a: {recorder: true}
+  b: {recorder: true}
+`, 2)
+	resp, _ := do(t, srv, "POST", "a.example", "/x", map[string]string{"x-op": "replace::authority=b.example,add:x-added=1"}, "payload")
+	if resp.StatusCode != 202 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	got := recorder(t, srv, "b").Requests()
+	if len(got) != 1 || got[0].Authority != "b.example" || got[0].Header("x-added") != "1" || string(got[0].Body) != "payload" {
+		t.Fatalf("b received %+v", got)
+	}
+	if n := recorder(t, srv, "a").Total(); n != 0 {
+		t.Errorf("a received %d requests", n)
+	}
+	// Without the rewrite the same request takes the default route.
+	do(t, srv, "GET", "a.example", "/y", nil, "")
+	if n := recorder(t, srv, "a").Total(); n != 1 {
+		t.Errorf("a received %d requests, want 1", n)
+	}
+}
+
+func TestServe_DispatchGoesToTheClusterRealAddress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var calls []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.Host+r.URL.Path+" "+r.Header.Get("x-guest"))
+		mu.Unlock()
+		w.WriteHeader(207)
+	}))
+	defer up.Close()
+	dead := deadAddress(t)
+	srv := start(t, fmt.Sprintf(`listen: LISTEN
+plugins:
+  - {name: dispatch, wasm: WASM_dispatch}
+routes:
+  - match: {prefix: /}
+    cluster: sink
+clusters:
+  svc: {endpoints: [%q, %q]}
+  sink: {recorder: true}
+`, dead, strings.TrimPrefix(up.URL, "http://")), 1)
+	for range 3 {
+		resp, _ := do(t, srv, "GET", "front", "/", map[string]string{"x-cluster": "svc", "x-call-path": "/hook"}, "")
+		if resp.StatusCode != 202 {
+			t.Fatalf("status = %d", resp.StatusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 3 || calls[0] != "GET svc/hook dispatch" {
+		t.Errorf("upstream calls = %q", calls)
+	}
+	for _, rec := range recorder(t, srv, "sink").Requests() {
+		if got := rec.Header("x-dispatch-status"); got != "207" {
+			t.Errorf("request forwarded with x-dispatch-status %q, want 207 (dead endpoint skipped)", got)
+		}
+	}
+}
+
+func TestServe_LocalReplyNeverReachesUpstreamAndPluginSeesIt(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: localreply, wasm: WASM_localreply}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`, 1)
+	resp, body := do(t, srv, "POST", "x", "/", map[string]string{"x-status": "418"}, "ignored")
+	if resp.StatusCode != 418 || body != "local reply from guest\n" || resp.Header.Get("x-local-reply") != "guest" {
+		t.Errorf("reply = %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if n := recorder(t, srv, "up").Total(); n != 0 {
+		t.Errorf("upstream received %d requests", n)
+	}
+	seen := false
+	for _, e := range srv.Hosts()[0].Logs() {
+		seen = seen || strings.Contains(e.Message, "own_reply=true")
+	}
+	if !seen {
+		t.Errorf("plugin did not see its own reply on the response path")
+	}
+}
+
+func TestServe_BodyArrivesInChunksAndIsForwardedWhole(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: body, wasm: WASM_body}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`, 1)
+	big := strings.Repeat("0123456789abcdef", 5000) // 80,000 bytes: several 16 KiB chunks
+	resp, _ := do(t, srv, "POST", "x", "/", map[string]string{"x-body-op": "append:!"}, big)
+	if resp.StatusCode != 202 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	got := recorder(t, srv, "up").Requests()
+	if len(got) != 1 || string(got[0].Body) != big+"!" {
+		t.Fatalf("forwarded body of %d bytes", len(got[0].Body))
+	}
+	chunks := 0
+	for _, e := range srv.Hosts()[0].Logs() {
+		if strings.HasPrefix(e.Message, "body_chunk dir=request") {
+			chunks++
+		}
+	}
+	if chunks < 2 {
+		t.Errorf("plugin saw %d partial body callbacks, want the body streamed in several", chunks)
+	}
+}
+
+func TestStart_ErrorsNameTheCause(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	base := `listen: LISTEN
+plugins:
+  - {name: headers, wasm: WASM_headers}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`
+	cases := []struct {
+		name, text, want string
+	}{
+		{"port in use", strings.Replace(base, "listen: LISTEN", "listen: "+busy.Addr().String(), 1), "mesh.yaml:1: listen: listen tcp " + busy.Addr().String() + ": bind: address already in use"},
+		{"missing wasm", strings.Replace(base, "WASM_headers", "/nonexistent/p.wasm", 1), "mesh.yaml:3: plugins[0].wasm: open /nonexistent/p.wasm: no such file or directory"},
+		{"unreachable cluster", strings.Replace(base, "up: {recorder: true}", "up: {address: "+deadAddress(t)+"}", 1), `mesh.yaml:8: clusters.up: cluster "up": no endpoint reachable`},
+		{"not wasm", strings.Replace(base, "WASM_headers", "/etc/hostname", 1), "mesh.yaml:3: plugins[0].wasm: "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := startErr(t, c.text, 1)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v, want %q", err, c.want)
+			}
+			var me *mesh.Error
+			if !errors.As(err, &me) {
+				t.Errorf("error %v is not a *mesh.Error", err)
+			}
+		})
+	}
+}
+
+func deadAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
