@@ -2,6 +2,10 @@
 // GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared and loaded by Envoy
 // (or hostsim) as a reactor module: init registers the contexts, main is
 // never called.
+//
+// The filter recognizes CloudEvents and JSON events in HTTP requests and
+// routes, mirrors or brokers them per its pluginConfig (see ../shared/SPEC.md
+// in the project documentation, README "Configuration").
 package main
 
 import (
@@ -10,17 +14,7 @@ import (
 )
 
 func init() {
-	proxywasm.SetPluginContext(func(uint32) types.PluginContext { return &pluginContext{} })
+	proxywasm.SetPluginContext(func(id uint32) types.PluginContext { return newPluginContext(id) })
 }
 
 func main() {}
-
-// pluginContext is the per-root context; for now it passes every request through.
-type pluginContext struct {
-	types.DefaultPluginContext
-}
-
-// NewHttpContext implements types.PluginContext.
-func (*pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &types.DefaultHttpContext{}
-}

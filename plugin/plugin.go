@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/eventroute/eventroute/filters"
+	"github.com/eventroute/eventroute/filters/event"
+	"github.com/eventroute/eventroute/plugin/internal/delivery"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// pluginContext is the root context of one plugin in one VM. A VM runs one
+// callback at a time, so the scratch buffers here are reused by every stream.
+type pluginContext struct {
+	types.DefaultPluginContext
+	id  uint32
+	set *settings
+
+	// Per-request scratch, valid during one callback.
+	batch     filters.Batch
+	probe     [3][2]string
+	mirrorIdx []int
+	plan      [][]int // per subscriber: indexes into batch.Events it receives
+	planned   []int   // subscribers with a non-empty plan, in first-seen order
+	eventPtrs []*event.Event
+	principal string
+
+	// Deliveries.
+	budget  delivery.Budget
+	queued  []*pendingDelivery // waiting for the next tick to be dispatched from the root
+	waiting []*pendingDelivery // waiting for a retry
+	onRoot  bool               // the current callback runs on the root context
+
+	// Streams whose headers are paused while the body is read (hold guard).
+	held map[uint32]*httpContext
+
+	tickMs uint32 // current tick period
+
+	loggedNeedsHold, loggedHoldTimeout bool
+	loggedDrop                         map[string]bool
+}
+
+func newPluginContext(id uint32) *pluginContext {
+	return &pluginContext{id: id, held: map[uint32]*httpContext{}, loggedDrop: map[string]bool{}}
+}
+
+// OnPluginStart implements types.PluginContext: it reads and compiles the
+// configuration. A bad configuration fails start (and a reconfiguration
+// keeps the previous one) with a critical log naming the fault's JSON path,
+// never the payload.
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	config, err := proxywasm.GetPluginConfiguration()
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		proxywasm.LogCritical("eventroute: cannot read the plugin configuration: " + err.Error())
+		return types.OnPluginStartStatusFailed
+	}
+	s, err := loadSettings(config)
+	if err != nil {
+		proxywasm.LogCritical("eventroute: " + err.Error())
+		return types.OnPluginStartStatusFailed
+	}
+	p.set = s
+	lim := s.cfg.Limits
+	p.budget.MaxCount, p.budget.MaxBytes = lim.MaxPendingDeliveries, lim.MaxPendingBytes
+	if n := len(s.subscribers); cap(p.plan) < n {
+		p.plan = make([][]int, n)
+	}
+	p.plan = p.plan[:len(s.subscribers)]
+	proxywasm.LogInfo("eventroute: configuration loaded")
+	return types.OnPluginStartStatusOK
+}
+
+// NewHttpContext implements types.PluginContext.
+func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	if p.set == nil {
+		return &types.DefaultHttpContext{}
+	}
+	return &httpContext{id: id, p: p, set: p.set}
+}
+
+// OnTick implements types.PluginContext: it dispatches queued deliveries,
+// retries that are due, and resumes streams whose hold timed out.
+func (p *pluginContext) OnTick() {
+	now := time.Now()
+	p.onRoot = true
+	p.dispatchQueued(now)
+	p.dispatchDueRetries(now)
+	p.expireHolds(now)
+	p.onRoot = false
+	p.rearm(now)
+}
+
+// rearm sets the tick period to reach the earliest pending deadline: 1 ms
+// when deliveries are queued, else the earliest retry or hold deadline, else
+// off. Ticks only run while there is timed work.
+func (p *pluginContext) rearm(now time.Time) {
+	var next time.Time
+	if len(p.queued) > 0 {
+		next = now
+	}
+	for _, d := range p.waiting {
+		if next.IsZero() || d.due.Before(next) {
+			next = d.due
+		}
+	}
+	for _, h := range p.held {
+		if next.IsZero() || h.holdDeadline.Before(next) {
+			next = h.holdDeadline
+		}
+	}
+	var period uint32
+	if !next.IsZero() {
+		ms := (next.Sub(now) + time.Millisecond - 1) / time.Millisecond
+		switch {
+		case ms < 1:
+			period = 1
+		case ms > 1<<31:
+			period = 1 << 31
+		default:
+			period = uint32(ms)
+		}
+	}
+	if period != p.tickMs {
+		if err := proxywasm.SetTickPeriodMilliSeconds(period); err != nil {
+			proxywasm.LogError("eventroute: cannot set the tick period: " + err.Error())
+			return
+		}
+		p.tickMs = period
+	}
+}
