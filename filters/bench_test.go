@@ -134,3 +134,22 @@ func BenchmarkStructured64KiB(b *testing.B) {
 		structuredMatch(r, body, &batch)
 	}
 }
+
+// TestDataMatchAllocs keeps data filters allocation-free for unescaped values.
+func TestDataMatchAllocs(t *testing.T) {
+	r := mustCompile(t, []byte(`{"subscribers":{"s":{"cluster":"s"}},"routes":[
+		{"name":"small","match":[{"data":{"path":"amount","lt":100}}],"to":"s"},
+		{"name":"big","match":[{"data":{"path":"amount","gt":1000,"in":[1200,5000]}},{"data":{"path":"currency","prefix":"CN"}}],"to":"s"}]}`))
+	body := structuredEvent("t", 1024)
+	var b filters.Batch
+	sh := structuredHeaders
+	if err := r.Recognize(r.Classify(sh), sh, body, &b); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Route(&b.Events[0]); got != 1 {
+		t.Fatalf("route = %d, want 1 (big)", got)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { r.Route(&b.Events[0]) }); allocs != 0 {
+		t.Errorf("%v allocations per data match, want 0", allocs)
+	}
+}

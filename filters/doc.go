@@ -17,6 +17,12 @@
 // null counts as an absent field. Every route, mirror and JSON profile needs
 // a unique name (it appears in metric names); routes and mirrors need an
 // explicit match ([] matches every event). A dead-letter chain must not loop.
+// Bounds: names 1-128 characters of [A-Za-z0-9._-]; attribute names at most
+// 64 characters; retry.attempts 1-100; limits 1 to 2^31-1 (maxHops 1-255);
+// durations > 0; percent 0-100; documents nested at most 64 deep and valid
+// UTF-8. routeHeader must not be a header requests need (ce-*, content-type,
+// content-length, host, transfer-encoding, x-eventroute-hop), because the
+// plugin removes it from every request.
 //
 // When recognize is absent every CloudEvents mode is enabled; when
 // recognize.cloudevents is absent but recognize.json is given, the

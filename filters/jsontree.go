@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // kind is the JSON type of a node.
@@ -47,6 +48,9 @@ const maxDepth = 64
 func parseTree(doc []byte) (*node, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, &ConfigError{Path: "subscribers", Kind: ErrMissing, Detail: "missing (the configuration is empty)"}
+	}
+	if !utf8.Valid(doc) {
+		return nil, &ConfigError{Kind: ErrBadJSON, Detail: "invalid JSON: not UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()

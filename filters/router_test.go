@@ -351,3 +351,10 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+func TestCompileRejectsInvalidUTF8(t *testing.T) {
+	_, err := filters.Compile([]byte("{\"subscribers\":{\"a\":{\"cluster\":\"\xff\"}},\"routes\":[]}"))
+	if !errors.Is(err, filters.ErrBadJSON) {
+		t.Fatalf("err = %v, want ErrBadJSON", err)
+	}
+}
