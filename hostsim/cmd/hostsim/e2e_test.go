@@ -1,0 +1,379 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/eventroute/eventroute/hostsim/admin"
+	"github.com/eventroute/eventroute/internal/wasmbuild"
+)
+
+// buildHostsim compiles this command once per test binary.
+var buildHostsim = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "hostsim-e2e")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "hostsim")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// upstreamServer is a real HTTP service that records what it receives.
+type upstreamServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []received
+}
+
+type received struct {
+	host, path string
+	header     http.Header
+	body       string
+}
+
+func newUpstream(t *testing.T, status int) *upstreamServer {
+	u := &upstreamServer{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		u.mu.Lock()
+		u.reqs = append(u.reqs, received{host: r.Host, path: r.URL.Path, header: r.Header.Clone(), body: string(b)})
+		u.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstreamServer) received() []received {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]received(nil), u.reqs...)
+}
+
+func (u *upstreamServer) addr() string { return strings.TrimPrefix(u.URL, "http://") }
+
+// serve starts `hostsim serve` as a subprocess and waits until /ready.
+func serve(t *testing.T, meshText string) (stdout *syncBuffer, cmd *exec.Cmd) {
+	t.Helper()
+	bin, err := buildHostsim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "mesh.yaml")
+	if err := os.WriteFile(file, []byte(meshText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bin, "serve", "-c", file, "--concurrency", "2")
+	stdout = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return stdout, cmd
+}
+
+func waitReady(t *testing.T, adminAddr string, out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + adminAddr + "/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("hostsim not ready; output:\n%s", out.String())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+// prometheus returns the samples of /stats/prometheus by name.
+func prometheus(t *testing.T, adminAddr string) map[string]string {
+	t.Helper()
+	resp, err := http.Get("http://" + adminAddr + "/stats/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]string{}
+	line := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?) (\S+)$`)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") {
+			continue
+		}
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			t.Errorf("invalid exposition line %q", sc.Text())
+			continue
+		}
+		out[m[1]] = m[3]
+	}
+	return out
+}
+
+func TestE2E_ServeRoutesAndMirrorsEventsThroughThePlugin(t *testing.T) {
+	wasm := wasmbuild.BuildFile(t, "plugin")
+	root := wasmbuild.ModuleRoot(t)
+	accounts := newUpstream(t, 200)
+	orig := newUpstream(t, 204)
+	listen, adminAddr := freeAddr(t), freeAddr(t)
+	out, cmd := serve(t, fmt.Sprintf(`listen: %s
+admin: %s
+principal: spiffe://cluster.local/ns/bank/sa/core
+plugins:
+  - name: eventroute
+    wasm: %s
+    config: %s
+    allowOnHeadersStopIteration: true
+routes:
+  - match: {authority: accounts.bank.svc.cluster.local}
+    cluster: accounts
+  - match: {prefix: /}
+    cluster: default
+clusters:
+  accounts: {address: %s}
+  audit: {recorder: true}
+  dlq: {recorder: true}
+  default: {endpoints: [%s, %s]}
+`, listen, adminAddr, wasm, filepath.Join(root, "testdata/config/demo.json"), accounts.addr(), freeAddr(t), orig.addr()))
+	waitReady(t, adminAddr, out)
+
+	// 1. Binary-mode 转账 with net/http: routed to accounts, mirrored to audit.
+	req, _ := http.NewRequest("POST", "http://"+listen+"/events", strings.NewReader(`{"amount":250}`))
+	req.Host = "bank.example"
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-id", "t-1")
+	req.Header.Set("ce-source", "Bank")
+	req.Header.Set("ce-type", "转账")
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("x-eventroute-subscriber", "spoofed")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("binary event: status %d; output:\n%s", resp.StatusCode, out.String())
+	}
+
+	// 2. Structured-mode 转账 with the CloudEvents SDK: routed to accounts too.
+	client, err := cloudevents.NewClientHTTP(cloudevents.WithTarget("http://" + listen + "/events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cloudevents.NewEvent()
+	ev.SetID("t-2")
+	ev.SetSource("Bank")
+	ev.SetType("转账")
+	ev.SetSubject("Account")
+	if err := ev.SetData(cloudevents.ApplicationJSON, map[string]int{"amount": 1200}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := cloudevents.WithEncodingStructured(context.Background())
+	if res := client.Send(ctx, ev); !cloudevents.IsACK(res) {
+		t.Fatalf("structured event: %v; output:\n%s", res, out.String())
+	}
+
+	// 3. A request that is not an event goes to the default cluster (dead endpoint skipped).
+	resp, err = http.Get("http://" + listen + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Errorf("plain GET: status %d, want the default upstream's 204", resp.StatusCode)
+	}
+
+	// 4. An invalid event is rejected with problem+json and reaches nobody.
+	resp, err = http.Post("http://"+listen+"/events", "application/cloudevents+json",
+		strings.NewReader(`{"specversion":"1.0","id":"bad","type":"转账"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(resp.Header.Get("content-type"), "problem+json") || !strings.Contains(string(body), "source") {
+		t.Errorf("invalid event: %d %s %q", resp.StatusCode, resp.Header.Get("content-type"), body)
+	}
+
+	// What the real accounts service received: both transfers, rewritten for it.
+	got := accounts.received()
+	if len(got) != 2 {
+		t.Fatalf("accounts received %d requests, want 2; output:\n%s", len(got), out.String())
+	}
+	for _, r := range got {
+		if r.host != "accounts.bank.svc.cluster.local" || r.path != "/events" || r.header.Get("x-eventroute-subscriber") != "accounts" {
+			t.Errorf("accounts received host=%s path=%s subscriber=%q", r.host, r.path, r.header.Get("x-eventroute-subscriber"))
+		}
+	}
+	if got[0].header.Get("ce-type") != "转账" || got[0].body != `{"amount":250}` {
+		t.Errorf("binary event arrived as %v %q", got[0].header, got[0].body)
+	}
+	if !strings.Contains(got[1].body, `"id":"t-2"`) {
+		t.Errorf("structured event arrived as %q", got[1].body)
+	}
+	if n := len(orig.received()); n != 1 {
+		t.Errorf("default upstream received %d requests, want 1", n)
+	}
+
+	// What the audit recorder received: a structured copy of each valid event.
+	var page admin.RecorderPage
+	deadline := time.Now().Add(5 * time.Second)
+	for getJSON(t, "http://"+adminAddr+"/recorded/audit", &page); page.Total < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		getJSON(t, "http://"+adminAddr+"/recorded/audit", &page)
+	}
+	if page.Total != 2 {
+		t.Fatalf("audit received %d copies, want 2; output:\n%s", page.Total, out.String())
+	}
+	for i, id := range []string{"t-1", "t-2"} {
+		r := page.Requests[i]
+		if !strings.Contains(r.Body, `"id":"`+id+`"`) || !strings.Contains(r.Body, `"type":"转账"`) {
+			t.Errorf("audit copy %d = %q", i, r.Body)
+		}
+		if hop := headerOf(r.Headers, "x-eventroute-hop"); hop != "1" {
+			t.Errorf("audit copy %d hop header = %q", i, hop)
+		}
+	}
+	if !strings.Contains(out.String(), "recorder audit #2 POST") {
+		t.Errorf("no recorder summary line in output:\n%s", out.String())
+	}
+
+	// The plugin's metrics, as Prometheus sees them.
+	m := prometheus(t, adminAddr)
+	for name, want := range map[string]string{
+		"eventroute_requests":                          "4",
+		"eventroute_events_binary":                     "1",
+		"eventroute_events_structured":                 "2",
+		"eventroute_events_invalid":                    "1",
+		"eventroute_route_transfers_matched":           "2",
+		"eventroute_spoofed_header_removed":            "1",
+		"eventroute_subscriber_audit_delivered":        "2",
+		"eventroute_subscriber_audit_latency_ms_count": "2",
+		"envoy_http_hostsim_downstream_rq_total":       "4",
+	} {
+		if m[name] != want {
+			t.Errorf("%s = %q, want %s", name, m[name], want)
+		}
+	}
+
+	// Graceful shutdown on SIGTERM.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v; output:\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "shutting down") {
+		t.Errorf("no shutdown line:\n%s", out.String())
+	}
+}
+
+func headerOf(h [][2]string, name string) string {
+	for _, kv := range h {
+		if strings.EqualFold(kv[0], name) {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+func TestE2E_BadMeshExitsWithOneLine(t *testing.T) {
+	bin, err := buildHostsim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "mesh.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:0\nroutes: []\nclusters:\n  a: {recorder: true, colour: red}\n"), 0o644)
+	out, err := exec.Command(bin, "serve", "-c", file).CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	want := "hostsim: " + file + `:4: clusters.a: unknown key "colour"`
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("output %q, want one line starting %q", out, want)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
