@@ -247,8 +247,8 @@ const maxGJSONPath = 256
 // unambiguous for reading one value:
 //   - dot-separated keys, `\` escapes, `*` and `?` wildcards, `#` (array
 //     length), array indexes, `|` as a separator;
-//   - queries `#(...)` and `#(...)#` with balanced parentheses and closed
-//     string literals;
+//   - queries `#(...)` and `#(...)#` at the start of a component, with
+//     balanced parentheses and closed string literals;
 //   - the whole path "@this" (the data itself).
 //
 // It refuses: an empty path or component (`a..b`, leading or trailing `.`),
@@ -276,6 +276,7 @@ func checkGJSONPath(n *node, path string) error {
 	atStart := true // at the start of a component
 	for i := 0; i < len(path); i++ {
 		c := path[i]
+		first := atStart
 		if atStart {
 			switch c {
 			case '.', '|':
@@ -301,7 +302,7 @@ func checkGJSONPath(n *node, path string) error {
 				return bad("empty component")
 			}
 		case '#':
-			if i+1 < len(path) && path[i+1] == '(' {
+			if first && i+1 < len(path) && path[i+1] == '(' {
 				end, ok := queryEnd(path, i+2)
 				if !ok {
 					return bad("unbalanced query")
