@@ -12,8 +12,8 @@ func TestEnvoy_PropertiesWithEnvoyEncodings(t *testing.T) {
 		"plugin_vm_id\nxds.cluster_name\nxds.node.id\nint64 response.code\nnode.id\n"
 	h := newTestHost(t, "properties", Options{
 		Plugin: PluginConfig{Name: "props", RootID: "root-a", VMID: "vm-a", Configuration: []byte(cfg)},
-		Peer: Peer{SourceAddress: "10.0.0.7:5555", URISAN: "spiffe://cluster.local/ns/bank/sa/core"},
-		XDS:  XDS{ClusterName: "outbound|80||svc", NodeID: "sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local"},
+		Peer:   Peer{SourceAddress: "10.0.0.7:5555", URISAN: "spiffe://cluster.local/ns/bank/sa/core"},
+		XDS:    XDS{ClusterName: "outbound|80||svc", NodeID: "sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local"},
 	})
 	if _, err := h.Do(context.Background(), Request{Headers: get("/a/b?q=1", "x-foo", "bar")},
 		func(RequestState) Response { return Response{Headers: Headers{{":status", "201"}}} }); err != nil {
