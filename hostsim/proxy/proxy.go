@@ -40,6 +40,8 @@ type Options struct {
 	Concurrency int
 	// Out receives recorder summaries, plugin warnings and progress lines; nil = os.Stdout.
 	Out io.Writer
+	// RecorderOut receives the one-line summary per recorded request; nil = Out.
+	RecorderOut io.Writer
 	// QuietRecorders stops the one-line summary per recorded request.
 	QuietRecorders bool
 	// Runtime is a shared hostsim runtime; nil = the server makes and closes its own.
@@ -131,7 +133,10 @@ func (s *Server) build(ctx context.Context, o Options) error {
 		if c.Recorder {
 			var out io.Writer
 			if !o.QuietRecorders {
-				out = s.out
+				out = o.RecorderOut
+				if out == nil {
+					out = s.out
+				}
 			}
 			s.clusters.Add(upstream.NewRecorderCluster(c.Name, upstream.NewRecorder(c.Name, out, 0)))
 			continue

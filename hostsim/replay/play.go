@@ -82,10 +82,8 @@ func Play(ctx context.Context, t Target, sc *Scenario) (*Report, error) {
 			}
 			row.Replies = append(row.Replies, time.Since(start))
 			row.Statuses[status]++
-			if t.Settle != nil {
-				if err := t.Settle(ctx); err != nil {
-					return nil, fmt.Errorf("request %q: waiting for the mesh to settle: %w", st.Name, err)
-				}
+			if err := settle(ctx, t); err != nil {
+				return nil, fmt.Errorf("request %q: waiting for the mesh to settle: %w", st.Name, err)
 			}
 			for i, c := range t.Clusters {
 				n := int(c.Requests() - before[i])
@@ -110,6 +108,43 @@ func Play(ctx context.Context, t Target, sc *Scenario) (*Report, error) {
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep, nil
+}
+
+// Quiet period and bound of settle.
+const (
+	quietPolls   = 4
+	pollInterval = 10 * time.Millisecond
+	settleLimit  = 3 * time.Second
+)
+
+// settle waits for the target's own idleness, then until no cluster has
+// received anything for a quiet period (plugins may deliver asynchronously,
+// e.g. from a timer), so each request's effects are attributed to it.
+func settle(ctx context.Context, t Target) error {
+	if t.Settle != nil {
+		if err := t.Settle(ctx); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(settleLimit)
+	last, quiet := uint64(0), 0
+	for quiet < quietPolls && time.Now().Before(deadline) {
+		var sum uint64
+		for _, c := range t.Clusters {
+			sum += c.Requests()
+		}
+		if sum == last {
+			quiet++
+		} else {
+			last, quiet = sum, 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+	return nil
 }
 
 func publish(ctx context.Context, client *http.Client, listen string, st Step) (int, error) {

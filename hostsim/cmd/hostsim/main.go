@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -83,7 +84,7 @@ func (m *meshFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&m.quiet, "quiet", false, "do not print a line per request a recorder cluster receives")
 }
 
-func (m *meshFlags) start(ctx context.Context, out io.Writer) (*proxy.Server, error) {
+func (m *meshFlags) start(ctx context.Context, out, recorderOut io.Writer) (*proxy.Server, error) {
 	if m.file == "" {
 		return nil, fmt.Errorf("%w: -c mesh.yaml is required", errUsage)
 	}
@@ -94,7 +95,8 @@ func (m *meshFlags) start(ctx context.Context, out io.Writer) (*proxy.Server, er
 	if err != nil {
 		return nil, err
 	}
-	return proxy.Start(ctx, proxy.Options{Mesh: mf, Concurrency: m.concurrency, Out: out, QuietRecorders: m.quiet})
+	return proxy.Start(ctx, proxy.Options{Mesh: mf, Concurrency: m.concurrency, Out: out, RecorderOut: recorderOut,
+		QuietRecorders: m.quiet})
 }
 
 func newFlagSet(name string) *flag.FlagSet {
@@ -120,7 +122,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srv, err := m.start(ctx, out)
+	srv, err := m.start(ctx, out, out)
 	if err != nil {
 		return err
 	}
@@ -147,7 +149,9 @@ func replayCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := m.start(ctx, out)
+	// Recorder lines would bury the report: they start once the scenario is done.
+	recorderOut := &gate{w: out}
+	srv, err := m.start(ctx, out, recorderOut)
 	if err != nil {
 		return err
 	}
@@ -167,6 +171,8 @@ func replayCmd(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%s\n\n", c)
 	}
 	printAdminCurls(out, srv)
+	fmt.Fprintln(out, "\nrequests the recorder clusters receive from now on:")
+	recorderOut.open()
 	<-ctx.Done()
 	return shutdown(srv, out)
 }
@@ -255,4 +261,27 @@ func load(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("load: %d of %d requests failed", res.Errors, res.Sent)
 	}
 	return nil
+}
+
+// gate is a writer that drops everything until opened.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	opened bool
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.opened = true
+}
+
+// Write implements io.Writer.
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.opened {
+		return len(p), nil
+	}
+	return g.w.Write(p)
 }
