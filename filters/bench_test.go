@@ -153,3 +153,15 @@ func TestDataMatchAllocs(t *testing.T) {
 		t.Errorf("%v allocations per data match, want 0", allocs)
 	}
 }
+
+// BenchmarkCompile10000Routes measures plugin start with a large config.
+func BenchmarkCompile10000Routes(b *testing.B) {
+	cfg := exactTypeRoutes(10000)
+	b.SetBytes(int64(len(cfg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := filters.Compile(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

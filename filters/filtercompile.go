@@ -45,7 +45,7 @@ func compileFilter(n *node) (matcher, error) {
 		return matcher{}, errAt(n, ErrEmptyFilter, "empty filter (want one of exact, prefix, suffix, all, any, not, data)")
 	}
 	if len(n.keys) > 1 {
-		return matcher{}, &ConfigError{Path: n.vals[1].path, Kind: ErrBadValue,
+		return matcher{}, &ConfigError{Path: n.vals[1].path(), Kind: ErrBadValue,
 			Detail: "a filter holds exactly one dialect; put several in a list or in all"}
 	}
 	v := n.vals[0]

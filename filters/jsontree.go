@@ -3,13 +3,13 @@ package filters
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // kind is the JSON type of a node.
@@ -28,17 +28,20 @@ func (k kind) String() string {
 	return [...]string{"null", "boolean", "number", "string", "array", "object"}[k]
 }
 
-// node is one value of the configuration document, with its JSON path.
+// node is one value of the configuration document. It knows its place
+// (parent and key or index), so its JSON path is built only for an error.
 // Objects keep their keys in document order; duplicate keys are rejected
 // while parsing.
 type node struct {
-	path  string
-	kind  kind
-	str   string // string value, or the number's literal text
-	b     bool
-	items []*node // array elements
-	keys  []string
-	vals  []*node // object members, parallel to keys
+	parent *node
+	key    string // member name in the parent object
+	index  int    // element index in the parent array, -1 for object members
+	kind   kind
+	str    string // string value, or the number's literal text
+	b      bool
+	items  []*node // array elements
+	keys   []string
+	vals   []*node // object members, parallel to keys
 }
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
@@ -52,88 +55,136 @@ func parseTree(doc []byte) (*node, error) {
 	if !utf8.Valid(doc) {
 		return nil, &ConfigError{Kind: ErrBadJSON, Detail: "invalid JSON: not UTF-8"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	p := treeParser{dec: dec}
-	root, err := p.value("", 0)
+	if !json.Valid(doc) {
+		return nil, locateSyntaxError(doc)
+	}
+	return build(nil, "", -1, gjson.ParseBytes(doc), 0)
+}
+
+// build turns a gjson value of a valid document into a node; index < 0
+// means the value is parent's member key.
+func build(parent *node, key string, index int, r gjson.Result, depth int) (*node, error) {
+	n := &node{parent: parent, key: key, index: index}
+	if depth > maxDepth {
+		return nil, &ConfigError{Path: n.path(), Kind: ErrOutOfRange, Detail: fmt.Sprintf("nested deeper than %d", maxDepth)}
+	}
+	var err error
+	switch {
+	case r.Type == gjson.Null:
+		n.kind = kindNull
+	case r.Type == gjson.True || r.Type == gjson.False:
+		n.kind, n.b = kindBool, r.Type == gjson.True
+	case r.Type == gjson.Number:
+		n.kind, n.str = kindNumber, r.Raw
+	case r.Type == gjson.String:
+		n.kind, n.str = kindString, r.Str
+	case r.IsArray():
+		n.kind = kindArray
+		r.ForEach(func(_, v gjson.Result) bool {
+			var item *node
+			item, err = build(n, "", len(n.items), v, depth+1)
+			n.items = append(n.items, item)
+			return err == nil
+		})
+	default:
+		n.kind = kindObject
+		var seen map[string]bool // for large objects
+		r.ForEach(func(k, v gjson.Result) bool {
+			if n.has(k.Str, &seen) {
+				err = &ConfigError{Path: keyPath(n.path(), k.Str), Kind: ErrDuplicateKey}
+				return false
+			}
+			var val *node
+			val, err = build(n, k.Str, -1, v, depth+1)
+			n.keys = append(n.keys, k.Str)
+			n.vals = append(n.vals, val)
+			return err == nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Kind: ErrBadJSON, Detail: fmt.Sprintf("invalid JSON: data after the document at byte %d", dec.InputOffset())}
-	}
-	return root, nil
-}
-
-type treeParser struct{ dec *json.Decoder }
-
-func (p *treeParser) syntaxError(path string) error {
-	return &ConfigError{Path: path, Kind: ErrBadJSON, Detail: fmt.Sprintf("invalid JSON near byte %d", p.dec.InputOffset())}
-}
-
-func (p *treeParser) value(path string, depth int) (*node, error) {
-	if depth > maxDepth {
-		return nil, &ConfigError{Path: path, Kind: ErrOutOfRange, Detail: fmt.Sprintf("nested deeper than %d", maxDepth)}
-	}
-	tok, err := p.dec.Token()
-	if err != nil {
-		return nil, p.syntaxError(path)
-	}
-	n := &node{path: path}
-	switch t := tok.(type) {
-	case nil:
-		n.kind = kindNull
-	case bool:
-		n.kind, n.b = kindBool, t
-	case json.Number:
-		n.kind, n.str = kindNumber, string(t)
-	case string:
-		n.kind, n.str = kindString, t
-	case json.Delim:
-		switch t {
-		case '[':
-			n.kind = kindArray
-			for p.dec.More() {
-				item, err := p.value(indexPath(path, len(n.items)), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.items = append(n.items, item)
-			}
-		case '{':
-			n.kind = kindObject
-			for p.dec.More() {
-				kt, err := p.dec.Token()
-				if err != nil {
-					return nil, p.syntaxError(path)
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, p.syntaxError(path)
-				}
-				childPath := keyPath(path, key)
-				for _, k := range n.keys {
-					if k == key {
-						return nil, &ConfigError{Path: childPath, Kind: ErrDuplicateKey}
-					}
-				}
-				val, err := p.value(childPath, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.keys = append(n.keys, key)
-				n.vals = append(n.vals, val)
-			}
-		default:
-			return nil, p.syntaxError(path)
-		}
-		if _, err := p.dec.Token(); err != nil { // the closing delimiter
-			return nil, p.syntaxError(path)
-		}
-	default:
-		return nil, p.syntaxError(path)
-	}
 	return n, nil
+}
+
+// locateSyntaxError re-reads an invalid document token by token to report
+// the path and byte offset where it stops being JSON.
+func locateSyntaxError(doc []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := skipValue(dec, &node{index: -1}); err != nil {
+		return err
+	}
+	return &ConfigError{Kind: ErrBadJSON, Detail: fmt.Sprintf("invalid JSON: data after the document at byte %d", dec.InputOffset())}
+}
+
+// skipValue reads one value; at is where it sits in the document.
+func skipValue(dec *json.Decoder, at *node) error {
+	syntaxError := func() error {
+		return &ConfigError{Path: at.path(), Kind: ErrBadJSON, Detail: fmt.Sprintf("invalid JSON near byte %d", dec.InputOffset())}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return syntaxError()
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	for i := 0; dec.More(); i++ {
+		child := &node{parent: at, index: i}
+		if delim == '{' {
+			kt, err := dec.Token()
+			key, isKey := kt.(string)
+			if err != nil || !isKey {
+				return syntaxError()
+			}
+			child.key, child.index = key, -1
+		}
+		if err := skipValue(dec, child); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return syntaxError()
+	}
+	return nil
+}
+
+// has reports whether the object already has key; past a few keys it keeps
+// a set so that huge objects are not quadratic.
+func (n *node) has(key string, seen *map[string]bool) bool {
+	const scanLimit = 16
+	if len(n.keys) < scanLimit {
+		for _, k := range n.keys {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, 2*len(n.keys))
+		for _, k := range n.keys {
+			(*seen)[k] = true
+		}
+	}
+	if (*seen)[key] {
+		return true
+	}
+	(*seen)[key] = true
+	return false
+}
+
+// path returns the JSON path of the node, "" for the document.
+func (n *node) path() string {
+	if n.parent == nil {
+		return ""
+	}
+	if n.index >= 0 {
+		return indexPath(n.parent.path(), n.index)
+	}
+	return keyPath(n.parent.path(), n.key)
 }
 
 // keyPath appends an object key to a path: "a.b", or a["odd key"] for keys
@@ -162,7 +213,7 @@ func indexPath(parent string, i int) string {
 
 // errAt builds a ConfigError for node n.
 func errAt(n *node, kind error, format string, args ...any) error {
-	return &ConfigError{Path: n.path, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+	return &ConfigError{Path: n.path(), Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
 // object is a view of an object node that tracks which keys were used, so
@@ -185,7 +236,7 @@ func asObject(n *node, allowed ...string) (object, error) {
 			}
 		}
 		if !known {
-			return object{}, &ConfigError{Path: n.vals[i].path, Kind: ErrUnknownField}
+			return object{}, &ConfigError{Path: n.vals[i].path(), Kind: ErrUnknownField}
 		}
 	}
 	return object{n: n}, nil
@@ -210,7 +261,7 @@ func (o object) get(key string) *node {
 
 // missing reports the absent member key.
 func (o object) missing(key string) error {
-	return &ConfigError{Path: keyPath(o.n.path, key), Kind: ErrMissing}
+	return &ConfigError{Path: keyPath(o.n.path(), key), Kind: ErrMissing}
 }
 
 func (o object) require(key string) (*node, error) {

@@ -358,3 +358,12 @@ func TestCompileRejectsInvalidUTF8(t *testing.T) {
 		t.Fatalf("err = %v, want ErrBadJSON", err)
 	}
 }
+
+func TestCompileUnescapesStrings(t *testing.T) {
+	r := mustCompile(t, []byte(`{"subscribers":{"\u0061ccounts":{"cluster":"a"}},
+		"routes":[{"name":"transfers","match":[{"exact":{"type":"\u8f6c\u8d26"}}],"to":"accounts"}]}`))
+	ev := &event.Event{SpecVersion: "1.0", ID: "1", Source: "/bank", Type: "转账"}
+	if got := r.Route(ev); got != 0 || r.Config().Subscribers[0].Name != "accounts" {
+		t.Fatalf("route = %d, subscriber %q; want the escaped config to route 转账 to accounts", got, r.Config().Subscribers[0].Name)
+	}
+}
