@@ -11,7 +11,7 @@ import (
 
 // DefaultRecorderLimit is how many requests a recorder keeps (the oldest are
 // dropped first; the total count is kept).
-const DefaultRecorderLimit = 10000
+const DefaultRecorderLimit = 1000
 
 // Recorded is one request a recorder received.
 type Recorded struct {
