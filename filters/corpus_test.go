@@ -327,3 +327,36 @@ func runConfigCase(t *testing.T, c *corpusCase) {
 		t.Errorf("error path = %q, want %q (error %q)", ce.Path, want.Path, err)
 	}
 }
+
+// TestCorpusCoversEveryConfigErrorKind keeps the config corpus complete.
+func TestCorpusCoversEveryConfigErrorKind(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(corpusDir, "config", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cases []struct {
+			Expect struct {
+				Error struct {
+					Kind string `json:"kind"`
+				} `json:"error"`
+			} `json:"expect"`
+		}
+		if err := json.Unmarshal(raw, &cases); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, c := range cases {
+			seen[c.Expect.Error.Kind] = true
+		}
+	}
+	for name := range configErrorKinds {
+		if !seen[name] {
+			t.Errorf("no config case expects %s", name)
+		}
+	}
+}
