@@ -83,6 +83,7 @@ type Mirror struct {
 // Publisher is a publisher rule: events it matches may only come from the
 // listed principals (SPIFFE URIs of the downstream peer).
 type Publisher struct {
+	// Principals allowed to publish the events the rule matches, in config order.
 	Principals []string
 }
 
@@ -161,8 +162,10 @@ func (f Format) String() string {
 
 // Broker is broker mode: the plugin answers the request itself.
 type Broker struct {
+	// Enabled: answer event requests locally and deliver to matching subscribers.
 	Enabled bool
-	Ack     Ack
+	// Ack says when the answer is sent.
+	Ack Ack
 }
 
 // Ack says when broker mode answers.
