@@ -26,6 +26,9 @@ func ReadBinary(headers [][2]string, body []byte, ev *event.Event) error {
 		name, raw := headers[i][0], headers[i][1]
 		if len(name) == len("content-type") && strings.EqualFold(name, "content-type") {
 			if ev.DataContentType == "" {
+				if problem := checkString(raw); problem != "" {
+					return invalid("content-type", ErrBadEncoding, problem)
+				}
 				ev.DataContentType = raw
 			}
 			continue
