@@ -142,7 +142,17 @@ func unhex(c byte) byte {
 // UTF-8 without control characters (U+0000–U+001F, U+007F–U+009F) and without
 // Unicode noncharacters. Otherwise it names the problem.
 func checkString(s string) string {
-	for i := 0; i < len(s); {
+	i := 0
+	// Eight bytes at a time while all are printable ASCII.
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		del := x ^ 0x7f7f7f7f7f7f7f7f
+		if (x|(x-0x2020202020202020)|(del-0x0101010101010101)&^del)&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {

@@ -196,26 +196,22 @@ const plainStringByte = "0000000000000000000000000000000011011111111111111111111
 func scanString(body []byte, i int) (next int, escaped, ok bool) {
 	n := len(body)
 	for {
-		// Short strings byte by byte, long runs eight bytes at a time while
-		// none is a quote, a backslash or a control character.
-		for k := 0; k < 16 && i < n && plainStringByte[body[i]] == '1'; k++ {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character, then byte by byte.
+		for i+8 <= n {
+			x := binary.LittleEndian.Uint64(body[i:])
+			q, s := x^quotes, x^slashs
+			special := (q-ones)&^q | (s-ones)&^s | (x-spaces)&^x
+			if special &= highs; special != 0 {
+				i += bits.TrailingZeros64(special) / 8
+				goto found
+			}
+			i += 8
+		}
+		for i < n && plainStringByte[body[i]] == '1' {
 			i++
 		}
-		if i < n && plainStringByte[body[i]] == '1' {
-			for i+8 <= n {
-				x := binary.LittleEndian.Uint64(body[i:])
-				q, s := x^quotes, x^slashs
-				special := (q-ones)&^q | (s-ones)&^s | (x-spaces)&^x
-				if special &= highs; special != 0 {
-					i += bits.TrailingZeros64(special) / 8
-					break
-				}
-				i += 8
-			}
-			for i < n && plainStringByte[body[i]] == '1' {
-				i++
-			}
-		}
+	found:
 		if i >= n {
 			return i, escaped, false
 		}

@@ -32,7 +32,8 @@ func ReadStructured(body []byte, ev *event.Event) error {
 	if firstByte(body) != '{' {
 		return invalid("", ErrBadJSON, problemNotObject)
 	}
-	return readObject(body, members, ev, newArena(body, members))
+	_, err = readObject(body, members, ev, arenaFor(body, members))
+	return err
 }
 
 // ReadBatch reads a batched-mode body, a JSON array of JSON-format events,
@@ -60,7 +61,7 @@ func ReadBatch(body []byte, maxEvents int, dst []event.Event) ([]event.Event, er
 	if maxEvents > 0 && count > maxEvents {
 		return dst, invalid("", ErrBatchTooLarge, "more than "+strconv.Itoa(maxEvents)+" events in batch")
 	}
-	copies := newArena(body, values)
+	copies := arenaFor(body, values)
 	for i := 0; i < len(values); {
 		element := &values[i]
 		end := i + 1
@@ -77,7 +78,7 @@ func ReadBatch(body []byte, maxEvents int, dst []event.Event) ([]event.Event, er
 		if element.kind(body) != '{' {
 			return dst[:0], &InvalidError{Reason: ErrBadJSON, Detail: problemNotObject, Index: index}
 		}
-		if err := readObject(body, values[i+1:end], &dst[index], copies); err != nil {
+		if copies, err = readObject(body, values[i+1:end], &dst[index], copies); err != nil {
 			if ie, ok := err.(*InvalidError); ok {
 				ie.Index = index
 			}
@@ -118,28 +119,29 @@ type objectReader struct {
 	ev                *event.Event
 	body              []byte
 	seen              attributeSet
-	arena             *arena
+	arena             []byte    // see arenaFor
 	data              jsonValue // the data member, if given and not null (end > 0)
 	dataB64           jsonValue // the data_base64 member, if given and not null (end > 0)
 	seenData, seenB64 bool
 }
 
 // readObject reads the event whose members (depth-1 values of the object,
-// nested values excluded) are given.
-func readObject(body []byte, members []jsonValue, ev *event.Event, a *arena) error {
-	r := objectReader{ev: ev, body: body, arena: a}
+// nested values excluded) are given. Attribute strings are copied into arena,
+// which is returned for the next event of a batch.
+func readObject(body []byte, members []jsonValue, ev *event.Event, arena []byte) ([]byte, error) {
+	r := objectReader{ev: ev, body: body, arena: arena}
 	for i := range members {
 		if members[i].depth != members[0].depth {
 			continue
 		}
 		if err := r.member(&members[i]); err != nil {
-			return err
+			return r.arena, err
 		}
 	}
 	if err := checkRequired(ev, &r.seen, ""); err != nil {
-		return err
+		return r.arena, err
 	}
-	return r.setData()
+	return r.arena, r.setData()
 }
 
 // member reads one member.
@@ -227,7 +229,7 @@ func (r *objectReader) addExtension(name string, m *jsonValue) error {
 	default:
 		s = canonicalNumber(r.text(m))
 	}
-	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: r.arena.copy(name), Value: s})
+	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: r.copy(name), Value: s})
 	return nil
 }
 
@@ -297,33 +299,32 @@ func (r *objectReader) ownedString(name string, m *jsonValue) (string, error) {
 	case s == "1.0":
 		return "1.0", nil
 	}
-	return r.arena.copy(s), nil
+	return r.copy(s), nil
 }
 
-// arena holds copies of the attribute strings of a body, so that reading an
-// event allocates once for all of them rather than once per attribute.
-type arena struct{ buf []byte }
-
-// newArena returns an arena sized for the strings of the given values.
-func newArena(body []byte, values []jsonValue) *arena {
+// arenaFor returns the buffer that receives the copies of the attribute
+// strings of a body, sized for the given values, so that reading an event
+// allocates once for all its attributes rather than once per attribute.
+func arenaFor(body []byte, values []jsonValue) []byte {
 	size := 0
 	for i := range values {
 		if v := &values[i]; body[v.start] != '{' && body[v.start] != '[' {
 			size += int(v.end-v.start) + int(v.keyEnd-v.keyStart)
 		}
 	}
-	return &arena{buf: make([]byte, 0, size)}
+	return make([]byte, 0, size)
 }
 
-// copy returns a copy of s. The bytes behind returned strings are never
-// written again: when buf is full, append moves on to a new array.
-func (a *arena) copy(s string) string {
+// copy returns a copy of s in the arena. The bytes behind returned strings
+// are never written again: when the arena is full, append moves on to a new
+// array and the old one lives on with the strings that point into it.
+func (r *objectReader) copy(s string) string {
 	if s == "" {
 		return ""
 	}
-	start := len(a.buf)
-	a.buf = append(a.buf, s...)
-	return unsafe.String(&a.buf[start], len(s))
+	start := len(r.arena)
+	r.arena = append(r.arena, s...)
+	return unsafe.String(&r.arena[start], len(s))
 }
 
 // canonicalNumber renders a JSON number as a CloudEvents Integer when it is
