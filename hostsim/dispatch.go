@@ -12,6 +12,19 @@ import (
 	"time"
 )
 
+// defaultConnectTimeout is Envoy's default cluster connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
+
+// newClusterTransport returns the connection pool of one cluster.
+func newClusterTransport(c Cluster) *http.Transport {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultConnectTimeout
+	}
+	dialer := &net.Dialer{Timeout: timeout}
+	return &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+}
+
 // DispatchOutcome is how a proxy_http_call ended.
 type DispatchOutcome int
 
@@ -158,7 +171,7 @@ func (h *Host) callCluster(ctx context.Context, c Cluster, req *CallRequest) (*C
 	var lastErr error
 	for i := 0; i < n; i++ {
 		addr := c.Addresses[(start+i)%n]
-		resp, err := h.roundTrip(ctx, addr, c.Timeout, req)
+		resp, err := h.roundTrip(ctx, addr, req)
 		if err == nil {
 			return resp, DispatchResponded
 		}
@@ -178,17 +191,9 @@ func (h *Host) callCluster(ctx context.Context, c Cluster, req *CallRequest) (*C
 	return nil, DispatchReset
 }
 
-// roundTrip sends req to one HTTP/1.1 endpoint.
-func (h *Host) roundTrip(ctx context.Context, addr string, connectTimeout time.Duration, req *CallRequest) (*CallResponse, error) {
-	if connectTimeout <= 0 {
-		connectTimeout = 5 * time.Second
-	}
-	dialer := net.Dialer{Timeout: connectTimeout}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.Close() // reachability probe; the transport keeps its own pooled connections
+// roundTrip sends req to one HTTP/1.1 endpoint through the cluster's transport (connect timeout applied by
+// its dialer).
+func (h *Host) roundTrip(ctx context.Context, addr string, req *CallRequest) (*CallResponse, error) {
 	method, path, authority := req.Headers.Value(":method"), req.Headers.Value(":path"), req.Headers.Value(":authority")
 	hr, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(req.Body))
 	if err != nil {
@@ -201,7 +206,7 @@ func (h *Host) roundTrip(ctx context.Context, addr string, connectTimeout time.D
 		}
 	}
 	hr.ContentLength = int64(len(req.Body))
-	resp, err := h.transport.RoundTrip(hr)
+	resp, err := h.transports[req.Cluster].RoundTrip(hr)
 	if err != nil {
 		return nil, fmt.Errorf("calling %s: %w", addr, err)
 	}
@@ -227,6 +232,7 @@ func (h *Host) roundTrip(ctx context.Context, addr string, connectTimeout time.D
 // deliver hands a call's outcome to the guest on its root context (proxy_on_http_call_response), once,
 // after any VM call in progress. resp nil is a reset: (0, 0, 0).
 func (v *vm) deliver(pc *pendingCall, resp *CallResponse, outcome DispatchOutcome) {
+	defer v.host.guard(nil)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if pc.done {

@@ -115,7 +115,7 @@ type Host struct {
 	metrics    *metricStore
 	shared     *SharedStore
 	rr         map[string]*atomic.Uint32
-	transport  *http.Transport
+	transports map[string]*http.Transport
 
 	workers []*vm
 	next    atomic.Uint32
@@ -185,14 +185,17 @@ func NewHost(ctx context.Context, m *Module, o Options) (*Host, error) {
 	if h.shared == nil {
 		h.shared = NewSharedStore()
 	}
-	for name := range o.Clusters {
+	h.transports = map[string]*http.Transport{}
+	for name, c := range o.Clusters {
 		h.rr[name] = new(atomic.Uint32)
+		if len(c.Addresses) > 0 {
+			h.transports[name] = newClusterTransport(c)
+		}
 	}
 	for k, v := range o.Plugin.Environment {
 		h.environ = append(h.environ, k+"="+v)
 	}
 	sort.Strings(h.environ)
-	h.transport = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}
 
 	if o.Canary {
 		c, err := newVM(ctx, h, -1)
@@ -383,7 +386,9 @@ func (h *Host) Close(ctx context.Context) error {
 		v.close(ctx)
 		v.mu.Unlock()
 	}
-	h.transport.CloseIdleConnections()
+	for _, t := range h.transports {
+		t.CloseIdleConnections()
+	}
 	return nil
 }
 

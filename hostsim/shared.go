@@ -192,6 +192,7 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 
 // queueReady delivers proxy_on_queue_ready to the registrant, after any VM call in progress.
 func (v *vm) queueReady(root, id uint32) {
+	defer v.host.guard(nil)
 	defer v.host.inflight.Add(-1)
 	v.mu.Lock()
 	defer v.mu.Unlock()

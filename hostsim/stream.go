@@ -326,7 +326,8 @@ func b2u(b bool) uint64 {
 }
 
 // sendHeaders delivers headers for direction i.
-func (s *Stream) sendHeaders(i int, h Headers, eos bool) error {
+func (s *Stream) sendHeaders(i int, h Headers, eos bool) (err error) {
+	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -358,7 +359,8 @@ func (s *Stream) sendHeaders(i int, h Headers, eos bool) error {
 }
 
 // sendBody delivers a body chunk for direction i with Envoy's buffering.
-func (s *Stream) sendBody(i int, chunk []byte, eos bool) error {
+func (s *Stream) sendBody(i int, chunk []byte, eos bool) (err error) {
+	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -401,7 +403,8 @@ func (s *Stream) sendBody(i int, chunk []byte, eos bool) error {
 }
 
 // sendTrailers delivers trailers for direction i.
-func (s *Stream) sendTrailers(i int, t Headers) error {
+func (s *Stream) sendTrailers(i int, t Headers) (err error) {
+	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -454,7 +457,8 @@ func (s *Stream) SendResponseTrailers(t Headers) error { return s.sendTrailers(1
 
 // Complete ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete (Envoy's order), if the context was
 // created.
-func (s *Stream) Complete() error {
+func (s *Stream) Complete() (err error) {
+	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -472,7 +476,7 @@ func (s *Stream) Complete() error {
 	}
 	s.logging = true
 	v.stack[0] = uint64(s.id)
-	_, err := v.invoke(v.fn.onLog, "proxy_on_log", s.id)
+	_, err = v.invoke(v.fn.onLog, "proxy_on_log", s.id)
 	s.logging = false
 	if err != nil {
 		return err
@@ -571,10 +575,14 @@ func (s *Stream) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// WaitDecision blocks until the request is continued (headers forwarded), answered locally or reset.
+// WaitDecision blocks until the request is continued, answered locally or reset. Continued means the
+// filter holds nothing of what has arrived: headers forwarded and no body or trailers paused, so Request()
+// then shows everything sent so far as forwarded.
 func (s *Stream) WaitDecision(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool {
-		return s.dirs[0].hstate == hContinued || s.reply != nil || s.reset || s.completed
+		d := &s.dirs[0]
+		continued := d.hstate == hContinued && !d.bodyStopped && len(d.body) == 0 && !d.trailersHeld
+		return continued || s.reply != nil || s.reset || s.completed
 	})
 }
 

@@ -305,3 +305,17 @@ func (v *vm) close(ctx context.Context) {
 	}
 	_ = v.mod.Close(ctx)
 }
+
+// ErrInternal reports a hostsim bug caught at an API boundary instead of crashing the process.
+var ErrInternal = errors.New("hostsim internal error")
+
+// guard converts a panic in hostsim's own code into an error (and a critical log line).
+func (h *Host) guard(err *error) {
+	if r := recover(); r != nil {
+		e := fmt.Errorf("%w: %v", ErrInternal, r)
+		h.log(-2, LogCritical, e.Error())
+		if err != nil {
+			*err = e
+		}
+	}
+}

@@ -93,3 +93,33 @@ func TestStressGuestSameIn1And4WorkerVMs(t *testing.T) {
 		t.Errorf("dispatches differ (%d vs %d)", len(d1), len(d4))
 	}
 }
+
+func TestWaitDecisionWaitsForPausedBodyToBeContinued(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	backend := Cluster{Handler: func(context.Context, *CallRequest) *CallResponse {
+		<-release
+		return &CallResponse{}
+	}}
+	h := newTestHost(t, "stress", Options{Clusters: map[string]Cluster{"backend": backend}, Plugin: PluginConfig{Configuration: []byte("0")}})
+	s := h.NewStream(context.Background())
+	if err := s.SendRequestHeaders(post("/"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendRequestBody([]byte("abc"), true); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.WaitDecision(ctx); err == nil {
+		t.Fatalf("decided while the body is paused waiting for the dispatch: %+v", s.Request())
+	}
+	close(release)
+	if err := s.WaitDecision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Request(); !st.Complete || string(st.Body) != "abc" {
+		t.Fatalf("request after decision %+v", st)
+	}
+	_ = s.Complete()
+}
