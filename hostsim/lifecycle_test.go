@@ -1,0 +1,107 @@
+package hostsim
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestEnvoy_StartSequencePerRootAndCloseRunsPluginDone(t *testing.T) {
+	t.Parallel()
+	h, err := NewHost(context.Background(), loadGuest(t, "hs-lifecycle"),
+		Options{Plugin: PluginConfig{VMConfiguration: []byte("vmcfg"), Configuration: []byte("one")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, `vm_start config="vmcfg"`)
+	mustLog(t, h, `plugin_start root=1 config="one"`)
+	if _, err := h.Do(context.Background(), Request{Headers: get("/")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, "stream_start id=2 root=1")
+	mustLog(t, h, "stream_done id=2")
+	if err := h.Reconfigure(context.Background(), []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	// A new configuration is a new root context: on_vm_start runs again for it, then the old root is done.
+	if n := len(logLines(h, "vm_start")); n != 2 {
+		t.Fatalf("vm_start ran %d times, want once per root context", n)
+	}
+	mustLog(t, h, `plugin_start root=3 config="two"`)
+	mustLog(t, h, "plugin_done root=1")
+	if _, err := h.Do(context.Background(), Request{Headers: get("/")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, "stream_start id=4 root=3")
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, "plugin_done root=3")
+}
+
+func TestEnvoy_CloseStreamResetsAfterCallback(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "hs-lifecycle", Options{})
+	res, err := h.Do(context.Background(), Request{Headers: get("/", "x-close", "1")}, func(RequestState) Response {
+		t.Error("upstream called for a reset stream")
+		return Response{}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, "close status=0")
+	if !res.Reset || res.Request.Forwarded {
+		t.Fatalf("result %+v", res)
+	}
+	mustLog(t, h, "stream_done id=2")
+}
+
+func TestEnvoy_ContextIDsNeverReusedPerVM(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "hs-lifecycle", Options{Workers: 2})
+	for i := 0; i < 4; i++ {
+		if _, err := h.Do(context.Background(), Request{Headers: get("/")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each worker VM has its own root 1 and numbers its own streams 2, 3.
+	for _, want := range []string{"stream_start id=2 root=1", "stream_start id=3 root=1"} {
+		n := 0
+		for _, l := range logLines(h, "stream_start") {
+			if l == want {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%q logged %d times, want once per VM\n%s", want, n, dumpLogs(h))
+		}
+	}
+}
+
+func TestRealClockDrivesTicks(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "tick", Options{Plugin: PluginConfig{Configuration: []byte("5,3")}})
+	deadline := time.Now().Add(5 * time.Second)
+	for len(logLines(h, "tick n=")) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(logLines(h, "tick n=")); n != 3 {
+		t.Fatalf("ticks with the real clock: %d, want 3", n)
+	}
+}
+
+func TestEmptyGuestRequestLifecycleAllocations(t *testing.T) {
+	h := newTestHost(t, "empty", Options{})
+	req, resp := get("/"), Headers{{":status", "200"}}
+	allocs := testing.AllocsPerRun(200, func() {
+		s := h.NewStream(context.Background())
+		_ = s.SendRequestHeaders(req, true)
+		_ = s.SendResponseHeaders(resp, true)
+		_ = s.Complete()
+	})
+	if allocs > 4 {
+		t.Fatalf("%v host allocations per request lifecycle, want ≤ 4", allocs)
+	}
+	t.Log(fmt.Sprintf("%.1f allocs per request lifecycle", allocs))
+}
