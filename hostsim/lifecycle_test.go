@@ -105,3 +105,49 @@ func TestEmptyGuestRequestLifecycleAllocations(t *testing.T) {
 	}
 	t.Log(fmt.Sprintf("%.1f allocs per request lifecycle", allocs))
 }
+
+func TestEnvoy_BodyBufferedDuringPausedHeadersReachesFilterAfterContinue(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	auth := Cluster{Handler: func(context.Context, *CallRequest) *CallResponse {
+		<-release
+		return &CallResponse{}
+	}}
+	h := newTestHost(t, "hs-holdbody", Options{Clusters: map[string]Cluster{"auth": auth}})
+	s := h.NewStream(context.Background())
+	if err := s.SendRequestHeaders(post("/"), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"aaaa", "bbbb", "cc"} {
+		if err := s.SendRequestBody([]byte(c), c == "cc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(logLines(h, "body ")); n != 0 {
+		t.Fatalf("%d body callbacks while the headers were paused (StopAllIterationAndWatermark)", n)
+	}
+	close(release)
+	if err := s.WaitRequestComplete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := logLines(h, "body ")
+	if len(got) != 1 || got[0] != "body size=10 eos=true" {
+		t.Fatalf("body callbacks after continue: %q, want one with the whole buffered body", got)
+	}
+	if st := s.Request(); string(st.Body) != "aaaabbbbcc" {
+		t.Fatalf("forwarded %q", st.Body)
+	}
+	_ = s.Complete()
+}
+
+func TestEnvoy_BufferOverLimitGets413(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "body", Options{MaxBufferBytes: 10})
+	res, err := h.Do(context.Background(), Request{Headers: post("/"), Body: []byte("0123456789abcdefghij"), Chunks: 4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LocalReply == nil || res.LocalReply.Status != 413 || res.LocalReply.Details != "request_payload_too_large" || res.Upstream {
+		t.Fatalf("result %+v", res)
+	}
+}
