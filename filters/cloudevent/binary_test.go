@@ -166,7 +166,7 @@ func TestReadBinaryReusesEvent(t *testing.T) {
 }
 
 func TestReadBinaryNoAllocation(t *testing.T) {
-	headers := transferHeaders()
+	headers := append(transferHeaders(), [2]string{"ce-time", "2026-12-04T20:00:00.5+01:00"}, [2]string{"ce-note", "100%"})
 	body := []byte(`{"amount":1200}`)
 	var ev event.Event
 	if err := ReadBinary(headers, body, &ev); err != nil { // sizes ev.Extensions
@@ -191,5 +191,28 @@ func BenchmarkReadBinary(b *testing.B) {
 		if err := ReadBinary(headers, body, &ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestIsTimestamp(t *testing.T) {
+	valid := []string{"2018-04-05T17:31:00Z", "2018-04-05t17:31:00z", "2018-04-05T17:31:00.123456789Z",
+		"2018-04-05T17:31:00+02:00", "1985-04-12T23:20:50.52-08:00", "2016-12-31T23:59:60Z"}
+	invalid := []string{"", "yesterday", "2018-04-05", "2018-04-05 17:31:00Z", "2018-13-05T17:31:00Z",
+		"2018-04-00T17:31:00Z", "2018-04-05T24:00:00Z", "2018-04-05T17:31:00", "2018-04-05T17:31:00.Z",
+		"2018-04-05T17:31:00+0200", "2018-04-05T17:31:00+02:00x", "2018-04-05T17:31:00ZZ"}
+	for _, s := range valid {
+		if !isTimestamp(s) {
+			t.Errorf("isTimestamp(%q) = false", s)
+		}
+	}
+	for _, s := range invalid {
+		if isTimestamp(s) {
+			t.Errorf("isTimestamp(%q) = true", s)
+		}
+	}
+	var ev event.Event
+	headers := [][2]string{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"}, {"ce-time", "yesterday"}}
+	if err := ReadBinary(headers, nil, &ev); !errors.Is(err, ErrBadAttributeValue) || err.Error() != "ce-time: not an RFC 3339 timestamp" {
+		t.Errorf("ReadBinary with a bad time: %v", err)
 	}
 }

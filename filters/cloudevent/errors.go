@@ -18,10 +18,11 @@ const (
 	ErrBadAttributeName                     // an attribute name is not [a-z0-9]+ or is reserved
 	ErrBadAttributeType                     // an attribute has a JSON type it cannot have
 	ErrDuplicateAttribute                   // an attribute is given more than once
+	ErrBadAttributeValue                    // a value does not fit its attribute's type (time)
 )
 
 // lastReason is the highest Reason value.
-const lastReason = ErrDuplicateAttribute
+const lastReason = ErrBadAttributeValue
 
 // describe returns the Go name and the short text of a reason.
 func (r Reason) describe() (name, text string) {
@@ -46,6 +47,8 @@ func (r Reason) describe() (name, text string) {
 		return "ErrBadAttributeType", "invalid JSON type"
 	case ErrDuplicateAttribute:
 		return "ErrDuplicateAttribute", "given more than once"
+	case ErrBadAttributeValue:
+		return "ErrBadAttributeValue", "invalid value"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")", "invalid event"
 }

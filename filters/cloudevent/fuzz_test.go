@@ -2,6 +2,7 @@ package cloudevent
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -73,6 +74,7 @@ func FuzzReadStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"s","type":"t","data":{},"data_base64":"AA=="}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"\u0041","source":"s","type":"t","e":1.5e3,"data":[1,"\ud83d\ude00"]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkScannerAgrees(t, body)
 		var ev event.Event
 		if err := ReadStructured(body, &ev); err != nil {
 			checkInvalidError(t, err)
@@ -96,6 +98,7 @@ func FuzzReadBatch(f *testing.F) {
 	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"s","type":"t"},5]`), 10)
 	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"s","type":"t"},{"specversion":"1.0","id":"1","source":"s","type":"t"}]`), 1)
 	f.Fuzz(func(t *testing.T, body []byte, maxEvents int) {
+		checkScannerAgrees(t, body)
 		events, err := ReadBatch(body, maxEvents, nil)
 		if err != nil {
 			checkInvalidError(t, err)
@@ -167,5 +170,29 @@ func checkStructuredRoundTrip(t *testing.T, ev *event.Event) {
 	}
 	if !equalEvents(&back, &want) {
 		t.Fatalf("structured round trip via %s:\n%+v\nwant\n%+v", body, back, want)
+	}
+}
+
+// checkScannerAgrees fails unless the JSON scanner judges body as
+// encoding/json does (which does not check UTF-8 nor bound nesting).
+func checkScannerAgrees(t *testing.T, body []byte) {
+	t.Helper()
+	values, problem := scanJSON(body, 2, nil)
+	if problem == problemNesting {
+		return
+	}
+	if valid := json.Valid(body); valid != (problem == "") {
+		t.Fatalf("scanJSON says %q, encoding/json says valid=%v, for %q", problem, valid, body)
+	}
+	if problem != "" {
+		return
+	}
+	for _, v := range values {
+		if v.end <= v.start || !json.Valid(body[v.start:v.end]) {
+			t.Fatalf("value span [%d:%d] of %q is not a JSON value", v.start, v.end, body)
+		}
+		if v.keyEnd > 0 && !json.Valid(body[v.keyStart:v.keyEnd]) {
+			t.Fatalf("key span [%d:%d] of %q is not a JSON string", v.keyStart, v.keyEnd, body)
+		}
 	}
 }
