@@ -2,6 +2,7 @@ package cloudevent
 
 import (
 	"encoding/base64"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -79,7 +80,8 @@ func ReadBatch(body []byte, maxEvents int, dst []event.Event) ([]event.Event, er
 			return dst[:0], &InvalidError{Reason: ErrBadJSON, Detail: problemNotObject, Index: index}
 		}
 		if copies, err = readObject(body, values[i+1:end], &dst[index], copies); err != nil {
-			if ie, ok := err.(*InvalidError); ok {
+			var ie *InvalidError
+			if errors.As(err, &ie) {
 				ie.Index = index
 			}
 			return dst[:0], err
@@ -308,9 +310,14 @@ func (r *objectReader) ownedString(name string, m *jsonValue) (string, error) {
 func arenaFor(body []byte, values []jsonValue) []byte {
 	size := 0
 	for i := range values {
-		if v := &values[i]; body[v.start] != '{' && body[v.start] != '[' {
-			size += int(v.end-v.start) + int(v.keyEnd-v.keyStart)
+		v := &values[i]
+		if c := body[v.start]; c == '{' || c == '[' {
+			continue
 		}
+		if key := string(body[v.keyStart:v.keyEnd]); key == `"data"` || key == `"data_base64"` {
+			continue // data is not copied
+		}
+		size += int(v.end-v.start) + int(v.keyEnd-v.keyStart)
 	}
 	return make([]byte, 0, size)
 }
