@@ -46,4 +46,15 @@
 //     otherwise (data_base64 in structured form).
 //   - JSON numbers in extensions are rendered as CloudEvents Integers when they
 //     are integral and fit 32 bits; other numbers keep their JSON text.
+//   - time must be an RFC 3339 timestamp (ErrBadAttributeValue), as sdk-go
+//     requires; source and dataschema are not parsed as URIs.
+//   - Structured and batched bodies must be valid UTF-8 and valid JSON
+//     (RFC 8259) with arrays and objects nested at most 1000 deep. A JSON
+//     member given twice is invalid. Attributes are copied out of the body;
+//     data aliases it.
+//   - Events are encoded for delivery exactly per the JSON format and the HTTP
+//     binding. sdk-go (v2.16) does not percent-decode binary-mode header
+//     values, so a Go subscriber sees a non-ASCII or space-carrying value
+//     percent-encoded; values of printable ASCII without space, '"' or '%'
+//     reach it unchanged.
 package cloudevent

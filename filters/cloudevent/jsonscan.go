@@ -126,6 +126,7 @@ next: // a value ended just before i
 		if i = skipSpace(body, i+1); kinds[depth-1] == '{' {
 			goto key
 		}
+		keyStart, keyEnd = 0, 0
 		goto value
 	case '}':
 		if kinds[depth-1] != '{' {
