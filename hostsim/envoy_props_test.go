@@ -3,6 +3,7 @@ package hostsim
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 func TestEnvoy_PropertiesWithEnvoyEncodings(t *testing.T) {
@@ -71,4 +72,24 @@ func TestEnvoy_SetPropertyIsFilterStateNotFoundOnRoot(t *testing.T) {
 	mustLog(t, h, `set_property phase=plugin_start path="guest_mark" err=not_found`)
 	mustLog(t, h, `set_property phase=request_headers path="guest_mark" err=ok`)
 	mustLog(t, h, `get_property phase=log path="guest_mark" value="mark-from-guest" err=ok`)
+}
+
+func TestEnvoy_RequestTimeAndDurationAreNanoseconds(t *testing.T) {
+	t.Parallel()
+	clock := NewVirtualClock(time.Unix(1700000000, 0))
+	h := newTestHost(t, "properties", Options{Clock: clock,
+		Plugin: PluginConfig{Configuration: []byte("int64 request.time\nint64 request.duration")}})
+	s := h.NewStream(context.Background())
+	if err := s.SendRequestHeaders(get("/"), true); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(5 * time.Millisecond)
+	if err := s.SendResponseHeaders(Headers{{":status", "200"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, `prop phase=log path="request.time" type=int64 value=1700000000000000000 err=ok`)
+	mustLog(t, h, `prop phase=log path="request.duration" type=int64 value=5000000 err=ok`)
 }

@@ -273,7 +273,9 @@ func (s *Stream) requestProperty(rest []string) ([]byte, uint32) {
 	case "total_size":
 		return leaf(rest[1:], intB(int64(len(d.forwarded)+len(d.body)+pairsSize(d.headers))))
 	case "time":
-		return leaf(rest[1:], intB(s.host.clock.Now().UnixNano()))
+		return leaf(rest[1:], intB(s.startUnix))
+	case "duration":
+		return leaf(rest[1:], intB(s.host.clock.Nanotime()-s.startNs))
 	case "protocol":
 		return leaf(rest[1:], strB("HTTP/1.1"))
 	}

@@ -68,6 +68,8 @@ type Stream struct {
 	filterState  map[string][]byte
 	err          error
 	changed      chan struct{}
+	startNs      int64 // Host clock's Nanotime when the stream reached the filter
+	startUnix    int64 // wall time of the same moment, Unix nanoseconds
 }
 
 func newStream(h *Host, v *vm) *Stream {
@@ -86,6 +88,7 @@ func (s *Stream) ensureCreated() bool {
 		return false
 	}
 	s.created = true
+	s.startNs, s.startUnix = s.host.clock.Nanotime(), s.host.clock.Now().UnixNano()
 	s.id = v.newContextID()
 	s.root = v.root
 	v.streams[s.id] = s

@@ -1,10 +1,3 @@
-// Package hostsim is a proxy-wasm host built on wazero that behaves like Envoy, so proxy-wasm guests (Go wasip1
-// reactors first, any ABI 0.2.x module in general) can be tested and run without Envoy.
-//
-// A Runtime compiles modules once per process; a Host runs one plugin configuration on one or more worker VMs
-// (Envoy runs one VM per worker thread) that share metrics and shared data; a Stream is one HTTP stream through
-// the plugin with Envoy's filter semantics. The facts the host reproduces are listed in ../shared/HOSTABI.md of
-// the project notes and in the package README.
 package hostsim
 
 import (
