@@ -52,3 +52,26 @@ func BenchmarkEmptyGuest(b *testing.B) {
 	b.ReportMetric(float64(compile.Microseconds())/1000, "compile-ms")
 	b.ReportMetric(float64(instantiate.Microseconds())/1000, "instantiate-ms")
 }
+
+// BenchmarkStressGuest is a whole request through the stress guest: header read, body buffered over two
+// chunks, a dispatch answered by an in-process cluster, resume, counters.
+func BenchmarkStressGuest(b *testing.B) {
+	ctx := context.Background()
+	backend := Cluster{Handler: func(context.Context, *CallRequest) *CallResponse {
+		return &CallResponse{Headers: Headers{{":status", "200"}}}
+	}}
+	h, err := NewHost(ctx, loadGuest(b, "stress"), Options{Clusters: map[string]Cluster{"backend": backend},
+		Plugin: PluginConfig{Configuration: []byte("0")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(ctx)
+	req := Request{Headers: post("/", "x-stress-id", "1"), Body: []byte("0123456789abcdef0123456789abcdef"), Chunks: 2}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := h.Do(ctx, req, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

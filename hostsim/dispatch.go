@@ -128,7 +128,7 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 	rec := &Dispatch{Worker: v.index, Token: token, Cluster: cluster, Headers: req.Headers, Body: req.Body,
 		Trailers: req.Trailers, Timeout: req.Timeout, Sent: v.host.clock.Now()}
 	v.host.dispMu.Lock()
-	v.host.dispatches = append(v.host.dispatches, rec)
+	v.host.dispatches = appendRetained(v.host.dispatches, rec, v.host.opts.Retain)
 	v.host.dispMu.Unlock()
 	ctx, stop := context.WithCancel(context.Background())
 	pc := &pendingCall{v: v, token: token, root: r.id, rec: rec, stop: stop, sentNs: v.host.clock.Nanotime()}

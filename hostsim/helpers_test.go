@@ -99,3 +99,14 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
+
+func TestRetainedLogsAreBounded(t *testing.T) {
+	t.Parallel()
+	var s []int
+	for i := 0; i < 1000; i++ {
+		s = appendRetained(s, i, 10)
+	}
+	if len(s) < 10 || len(s) > 20 || s[len(s)-1] != 999 || s[len(s)-10] != 990 {
+		t.Fatalf("retained %v", s)
+	}
+}

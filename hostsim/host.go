@@ -102,6 +102,9 @@ type Options struct {
 	// MaxBufferBytes is the per-stream buffer limit (Envoy's per_connection_buffer_limit_bytes, default
 	// 1 MiB): buffering more gives a 413 local reply (request) or 500 (response).
 	MaxBufferBytes int
+	// Retain is how many log entries and dispatch records Logs and Dispatches keep (the most recent ones);
+	// default 10000, so a long-running proxy does not grow without bound.
+	Retain int
 }
 
 // Host runs one plugin on one or more worker VMs that share metrics and shared data.
@@ -132,6 +135,9 @@ type Host struct {
 	inflight atomic.Int64
 	closed   atomic.Bool
 }
+
+// defaultRetain is how many log entries and dispatch records a Host keeps by default.
+const defaultRetain = 10000
 
 // defaultBufferLimit is Envoy's default per_connection_buffer_limit_bytes.
 const defaultBufferLimit = 1 << 20
@@ -168,6 +174,9 @@ func NewHost(ctx context.Context, m *Module, o Options) (*Host, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
+	}
+	if o.Retain <= 0 {
+		o.Retain = defaultRetain
 	}
 	if o.MaxBufferBytes <= 0 {
 		o.MaxBufferBytes = defaultBufferLimit
@@ -329,14 +338,14 @@ func (h *Host) PollOneoffCalls() int64 { return h.polls.Load() }
 func (h *Host) log(worker int, level LogLevel, msg string) {
 	e := LogEntry{Time: h.clock.Now(), Level: level, Worker: worker, Message: msg}
 	h.logMu.Lock()
-	h.logs = append(h.logs, e)
+	h.logs = appendRetained(h.logs, e, h.opts.Retain)
 	h.logMu.Unlock()
 	if h.opts.Log != nil {
 		h.opts.Log(e)
 	}
 }
 
-// Logs returns every retained log entry in order.
+// Logs returns the retained log entries (the last Options.Retain at least), oldest first.
 func (h *Host) Logs() []LogEntry {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
@@ -349,7 +358,8 @@ func (h *Host) Metrics() []Metric { return h.metrics.snapshot() }
 // Metric returns the value of the counter or gauge called name (without "wasmcustom.").
 func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.value(name) }
 
-// Dispatches returns every proxy_http_call made so far, in order, with its outcome.
+// Dispatches returns the retained proxy_http_call records (the last Options.Retain at least), oldest first,
+// with their outcomes.
 func (h *Host) Dispatches() []Dispatch {
 	h.dispMu.Lock()
 	defer h.dispMu.Unlock()
@@ -396,4 +406,15 @@ func (h *Host) Close(ctx context.Context) error {
 func (h *Host) NewStream(ctx context.Context) *Stream {
 	v := h.workers[int(h.next.Add(1)-1)%len(h.workers)]
 	return newStream(h, v)
+}
+
+// appendRetained appends x and keeps at most the last limit elements (trimming in batches).
+func appendRetained[T any](s []T, x T, limit int) []T {
+	s = append(s, x)
+	if len(s) > 2*limit {
+		n := copy(s, s[len(s)-limit:])
+		clear(s[n:])
+		s = s[:n]
+	}
+	return s
 }
