@@ -93,3 +93,16 @@ func TestEnvoy_RequestTimeAndDurationAreNanoseconds(t *testing.T) {
 	mustLog(t, h, `prop phase=log path="request.time" type=int64 value=1700000000000000000 err=ok`)
 	mustLog(t, h, `prop phase=log path="request.duration" type=int64 value=5000000 err=ok`)
 }
+
+func TestEnvoy_EmptyValueCopiedOutWithoutAllocation(t *testing.T) {
+	t.Parallel()
+	// The Go SDK's proxy_on_memory_allocate panics on size 0: Envoy writes ptr 0, size 0 and Ok instead.
+	h := newTestHost(t, "properties", Options{Plugin: PluginConfig{Configuration: []byte("request.headers.x-empty")}})
+	if _, err := h.Do(context.Background(), Request{Headers: get("/", "x-empty", "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, h, `prop phase=request_headers path="request.headers.x-empty" type=string value="" err=ok`)
+	if h.Failed(0) != nil {
+		t.Fatal(h.Failed(0))
+	}
+}

@@ -61,7 +61,8 @@ type XDS struct {
 
 // Cluster is the target of proxy_http_call (and of the route table). Exactly one of Handler / Addresses.
 type Cluster struct {
-	// Handler answers calls in-process; a nil response is a reset (callback with 0 headers, 0 body, 0 trailers).
+	// Handler answers calls in-process, on its own goroutine (it may use the Host); a nil response is a reset
+	// (callback with 0 headers, 0 body, 0 trailers).
 	Handler func(ctx context.Context, req *CallRequest) *CallResponse
 	// Addresses are real HTTP/1.1 endpoints host:port, used round-robin; an endpoint that refuses the
 	// connection is skipped.
