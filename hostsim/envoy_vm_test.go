@@ -206,3 +206,12 @@ func TestSecondLoadOfSameModuleIsFast(t *testing.T) {
 		t.Fatalf("ABI %q", m.ABIVersion())
 	}
 }
+
+func TestSleepingGuestUnderFrozenVirtualClockFailsInsteadOfHanging(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "sleeper", Options{Clock: NewVirtualClock(time.Time{})})
+	_, err := h.Do(context.Background(), Request{Headers: get("/")}, nil)
+	if !errors.Is(err, ErrGuestFailed) || !strings.Contains(err.Error(), "poll_oneoff") {
+		t.Fatalf("err = %v", err)
+	}
+}
