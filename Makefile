@@ -14,15 +14,14 @@ ARGS      ?=
 
 all: build
 
-$(BUILD):
-	@mkdir -p $(BUILD)
-
 # The plugin, rebuilt when any Go file it may depend on changes.
-$(WASM): go.mod go.sum $(shell find plugin filters -name '*.go' -not -name '*_test.go' 2>/dev/null) | $(BUILD)
+$(WASM): go.mod go.sum $(shell find plugin filters -name '*.go' -not -name '*_test.go' 2>/dev/null)
+	@mkdir -p $(BUILD)
 	@echo "building $(WASM) (first build takes a while)..."
 	$(WASMFLAGS) $(GO) build -buildmode=c-shared -trimpath -o $(WASM) ./plugin
 
-$(HOSTSIM): go.mod go.sum $(shell find hostsim -name '*.go' -not -name '*_test.go' 2>/dev/null) | $(BUILD)
+$(HOSTSIM): go.mod go.sum $(shell find hostsim -name '*.go' -not -name '*_test.go' 2>/dev/null)
+	@mkdir -p $(BUILD)
 	@echo "building $(HOSTSIM)..."
 	$(GO) build -trimpath -o $(HOSTSIM) ./hostsim/cmd/hostsim
 
