@@ -44,7 +44,7 @@ bench: build
 
 # run: the demo mesh (SPEC §5). make run ARGS=--once exits after the scenario.
 run: build
-	$(HOSTSIM) demo -c testdata/mesh/demo.yaml $(ARGS)
+	$(HOSTSIM) replay -c testdata/mesh/demo.yaml -s testdata/demo/scenario.yaml $(ARGS)
 
 # fuzz: FUZZTIME per target (default 30s); see README for the list of targets.
 FUZZTIME ?= 30s
