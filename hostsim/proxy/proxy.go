@@ -193,10 +193,12 @@ func (s *Server) build(ctx context.Context, o Options) error {
 	return nil
 }
 
-// pluginLog prints a plugin's warnings and errors; lower levels stay in the host's retained log.
+// pluginLog prints a plugin's warnings and errors once the mesh serves (a
+// start failure carries them in its error); lower levels stay in the host's
+// retained log.
 func (s *Server) pluginLog(name string) func(hostsim.LogEntry) {
 	return func(e hostsim.LogEntry) {
-		if e.Level >= hostsim.LogWarn {
+		if e.Level >= hostsim.LogWarn && s.ready.Load() {
 			fmt.Fprintf(s.out, "[%s] plugin %s %s: %s\n", e.Time.Format("15:04:05.000"), name, e.Level, oneLine(e.Message))
 		}
 	}
