@@ -165,3 +165,22 @@ func BenchmarkCompile10000Routes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRouteOnly isolates the route lookup from recognition.
+func BenchmarkRouteOnly(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			r := mustCompile(b, exactTypeRoutes(n))
+			headers := binaryHeaders(fmt.Sprintf("com.bank.type%d", n-1))
+			var batch filters.Batch
+			if got := binaryRoute(r, headers, &batch); got != n-1 {
+				b.Fatalf("route = %d, want %d", got, n-1)
+			}
+			ev := &batch.Events[0]
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Route(ev)
+			}
+		})
+	}
+}
