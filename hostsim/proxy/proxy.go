@@ -181,6 +181,7 @@ func (s *Server) build(ctx context.Context, o Options) error {
 				EnvoyVersion: p.EnvoyVersion, Environment: p.Environment},
 			Workers:  workers,
 			Canary:   true,
+			Retain:   1000, // a long-running proxy keeps only recent logs and dispatch records
 			Clusters: dispatch,
 			Peer:     hostsim.Peer{URISAN: m.Principal, DestinationAddress: s.listener.Addr().String()},
 			Log:      s.pluginLog(p.Name),
