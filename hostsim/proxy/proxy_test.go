@@ -58,7 +58,7 @@ func start(t *testing.T, text string, concurrency int) *proxy.Server {
 
 func startErr(t *testing.T, text string, concurrency int) (*proxy.Server, error) {
 	t.Helper()
-	for _, g := range []string{"headers", "dispatch", "localreply", "body"} {
+	for _, g := range []string{"headers", "dispatch", "localreply", "body", "trailers"} {
 		key := "WASM_" + g
 		if strings.Contains(text, key) {
 			text = strings.ReplaceAll(text, key, wasmbuild.BuildFile(t, "testdata/guests/"+g))
@@ -233,6 +233,42 @@ clusters:
 	}
 	if chunks < 2 {
 		t.Errorf("plugin saw %d partial body callbacks, want the body streamed in several", chunks)
+	}
+}
+
+func TestServe_RequestTrailersReachThePlugin(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: trailers, wasm: WASM_trailers}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`, 1)
+	// A body of unknown length goes chunked, with the announced trailer after it.
+	req, err := http.NewRequest("POST", "http://"+srv.ListenAddr()+"/", io.NopCloser(strings.NewReader("chunked body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	req.Trailer = http.Header{"X-Checksum": {"abc"}}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var logs []string
+	for _, e := range srv.Hosts()[0].Logs() {
+		logs = append(logs, e.Message)
+	}
+	all := strings.Join(logs, "\n")
+	if !strings.Contains(all, `trailer dir=request name="x-checksum" value="abc"`) {
+		t.Errorf("plugin did not see the request trailer; logs:\n%s", all)
+	}
+	if got := recorder(t, srv, "up").Requests(); len(got) != 1 || string(got[0].Body) != "chunked body" {
+		t.Errorf("upstream received %+v", got)
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		streams = append(streams, stream)
 		var err error
 		if i == 0 {
-			reply, err = s.decodeStreaming(ctx, stream, &req, r.Body, r.ContentLength)
+			reply, err = s.decodeStreaming(ctx, stream, &req, r.Body, r.ContentLength, r.Trailer)
 		} else {
 			reply, err = s.decode(ctx, stream, &req)
 		}
@@ -70,12 +70,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // decodeStreaming feeds the first stage: headers, then the body in the chunks
 // the connection delivers, then waits for the plugin's decision.
-func (s *Server) decodeStreaming(ctx context.Context, stream *hostsim.Stream, req *message, body io.Reader, length int64) (*message, error) {
+func (s *Server) decodeStreaming(ctx context.Context, stream *hostsim.Stream, req *message, body io.Reader, length int64, trailer http.Header) (*message, error) {
 	eos := length == 0
 	if err := stream.SendRequestHeaders(req.headers, eos); err != nil {
 		return nil, fmt.Errorf("request headers: %w", err)
 	}
 	if !eos {
+		// With announced trailers the body's last chunk does not end the stream: the trailers do.
+		hasTrailers := len(trailer) > 0
 		buf := make([]byte, chunkSize)
 		var read int64
 		for stream.LocalReply() == nil {
@@ -83,7 +85,7 @@ func (s *Server) decodeStreaming(ctx context.Context, stream *hostsim.Stream, re
 			read += int64(n)
 			last := errors.Is(err, io.EOF) || (length > 0 && read >= length)
 			if n > 0 || last {
-				if serr := stream.SendRequestBody(buf[:n], last); serr != nil {
+				if serr := stream.SendRequestBody(buf[:n], last && !hasTrailers); serr != nil {
 					return nil, fmt.Errorf("request body: %w", serr)
 				}
 			}
@@ -92,6 +94,17 @@ func (s *Server) decodeStreaming(ctx context.Context, stream *hostsim.Stream, re
 			}
 			if err != nil {
 				return nil, fmt.Errorf("reading request body: %w", err)
+			}
+		}
+		if hasTrailers && stream.LocalReply() == nil {
+			t := make(hostsim.Headers, 0, len(trailer))
+			for k, vs := range trailer {
+				for _, v := range vs {
+					t = append(t, [2]string{strings.ToLower(k), v})
+				}
+			}
+			if err := stream.SendRequestTrailers(t); err != nil {
+				return nil, fmt.Errorf("request trailers: %w", err)
 			}
 		}
 	}
