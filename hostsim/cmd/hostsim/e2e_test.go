@@ -383,3 +383,72 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+// TestE2E_ReplayOncePrintsTheDemoMatrix runs what `make run ARGS=--once` runs,
+// on the repository's demo mesh and scenario (ports made free).
+func TestE2E_ReplayOncePrintsTheDemoMatrix(t *testing.T) {
+	wasm := wasmbuild.BuildFile(t, "plugin")
+	root := wasmbuild.ModuleRoot(t)
+	bin, err := buildHostsim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := os.ReadFile(filepath.Join(root, "testdata/mesh/demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("127.0.0.1:10000", freeAddr(t), "127.0.0.1:9901", freeAddr(t),
+		"build/eventroute.wasm", wasm).Replace(string(demo))
+	file := filepath.Join(t.TempDir(), "demo.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "replay", "-c", file, "-s", "testdata/demo/scenario.yaml", "--once")
+	cmd.Dir = root // the mesh names the plugin config relative to the repository root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		cells := regexp.MustCompile(`\s{3,}`).Split(strings.TrimSpace(line), -1)
+		if len(cells) > 1 {
+			rows[cells[0]] = cells[1:]
+		}
+	}
+	header := rows["request"]
+	if strings.Join(header, ",") != "reply,accounts,audit,dlq,default" {
+		t.Fatalf("matrix header %q; output:\n%s", header, out)
+	}
+	cell := func(row, col string) string {
+		for i, h := range header {
+			if f := []string(nil); h == col && i < len(rows[row]) {
+				if f = strings.Fields(rows[row][i]); len(f) > 0 {
+					return f[0]
+				}
+			}
+		}
+		return ""
+	}
+	for _, c := range []struct{ row, col, want string }{
+		{"转账 binary", "reply", "202×5"},
+		{"转账 binary", "accounts", "5"},
+		{"转账 binary", "audit", "5"},
+		{"转账 structured", "accounts", "5"},
+		{"转账 batch (2 events)", "accounts", "5"},
+		{"转账 batch (2 events)", "audit", "10"},
+		{"开户 (audit mirror only)", "accounts", "·"},
+		{"开户 (audit mirror only)", "audit", "5"},
+		{"开户 (audit mirror only)", "default", "5"},
+		{"invalid (no source)", "reply", "400"},
+		{"invalid (no source)", "audit", "·"},
+		{"plain GET (not an event)", "default", "1"},
+	} {
+		if got := cell(c.row, c.col); got != c.want {
+			t.Errorf("%s × %s = %q, want %q", c.row, c.col, got, c.want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
