@@ -422,8 +422,8 @@ func TestE2E_ReplayOncePrintsTheDemoMatrix(t *testing.T) {
 	}
 	cell := func(row, col string) string {
 		for i, h := range header {
-			if f := []string(nil); h == col && i < len(rows[row]) {
-				if f = strings.Fields(rows[row][i]); len(f) > 0 {
+			if h == col && i < len(rows[row]) {
+				if f := strings.Fields(rows[row][i]); len(f) > 0 {
 					return f[0]
 				}
 			}
