@@ -66,6 +66,7 @@ type Server struct {
 	byClass      [6]atomic.Uint64 // downstream responses by status class 1xx..5xx
 	noRoute      atomic.Uint64
 	streamErrors atomic.Uint64
+	resets       atomic.Uint64
 }
 
 type stage struct {
@@ -326,6 +327,8 @@ func (s *Server) Stats() []admin.Stat {
 		counter(fmt.Sprintf("http.hostsim.downstream_rq_%dxx", class), s.byClass[class].Load())
 	}
 	counter("http.hostsim.no_route", s.noRoute.Load())
+	counter("http.hostsim.downstream_rq_reset", s.resets.Load())
+	counter("http.hostsim.stream_errors", s.streamErrors.Load())
 	for _, c := range s.clusters.All() {
 		counter("cluster."+c.Name()+".upstream_rq_total", c.Requests())
 	}

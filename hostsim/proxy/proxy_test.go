@@ -58,11 +58,14 @@ func start(t *testing.T, text string, concurrency int) *proxy.Server {
 
 func startErr(t *testing.T, text string, concurrency int) (*proxy.Server, error) {
 	t.Helper()
-	for _, g := range []string{"headers", "dispatch", "localreply", "body", "trailers"} {
-		key := "WASM_" + g
+	for _, g := range []string{"headers", "dispatch", "localreply", "body", "trailers", "panicker", "hs-lifecycle"} {
+		key := "WASM_" + g + "}"
 		if strings.Contains(text, key) {
-			text = strings.ReplaceAll(text, key, wasmbuild.BuildFile(t, "testdata/guests/"+g))
+			text = strings.ReplaceAll(text, key, wasmbuild.BuildFile(t, "testdata/guests/"+g)+"}")
 		}
+	}
+	if strings.Contains(text, "WASM_plugin") {
+		text = strings.ReplaceAll(text, "WASM_plugin", wasmbuild.BuildFile(t, "plugin"))
 	}
 	text = strings.ReplaceAll(text, "LISTEN", "127.0.0.1:0")
 	file := filepath.Join(t.TempDir(), "mesh.yaml")
@@ -272,6 +275,58 @@ clusters:
 	}
 }
 
+func TestServe_PluginResetClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: lifecycle, wasm: WASM_hs-lifecycle}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`, 1)
+	req, _ := http.NewRequest("GET", "http://"+srv.ListenAddr()+"/", nil)
+	req.Header.Set("x-close", "1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("reset stream answered %d", resp.StatusCode)
+	}
+	if n := recorder(t, srv, "up").Total(); n != 0 {
+		t.Errorf("upstream received %d requests", n)
+	}
+	if resp, _ := do(t, srv, "GET", "x", "/", nil, ""); resp.StatusCode != 202 {
+		t.Errorf("next request: %d", resp.StatusCode)
+	}
+}
+
+func TestServe_FailedVMAnswers503UnlessFailOpen(t *testing.T) {
+	t.Parallel()
+	for _, failOpen := range []bool{false, true} {
+		t.Run(fmt.Sprint("failOpen=", failOpen), func(t *testing.T) {
+			srv := start(t, fmt.Sprintf(`listen: LISTEN
+plugins:
+  - {name: panicker, failOpen: %v, wasm: WASM_panicker}
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  up: {recorder: true}
+`, failOpen), 1)
+			want := 503
+			if failOpen {
+				want = 202
+			}
+			do(t, srv, "GET", "x", "/", map[string]string{"x-panic": "boom"}, "")
+			for range 2 {
+				if resp, _ := do(t, srv, "GET", "x", "/after", nil, ""); resp.StatusCode != want {
+					t.Errorf("request after the trap: %d, want %d", resp.StatusCode, want)
+				}
+			}
+		})
+	}
+}
+
 func TestStart_ErrorsNameTheCause(t *testing.T) {
 	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -292,9 +347,11 @@ clusters:
 		name, text, want string
 	}{
 		{"port in use", strings.Replace(base, "listen: LISTEN", "listen: "+busy.Addr().String(), 1), "mesh.yaml:1: listen: listen tcp " + busy.Addr().String() + ": bind: address already in use"},
-		{"missing wasm", strings.Replace(base, "WASM_headers", "/nonexistent/p.wasm", 1), "mesh.yaml:3: plugins[0].wasm: open /nonexistent/p.wasm: no such file or directory"},
+		{"missing wasm", strings.Replace(base, "WASM_headers}", "/nonexistent/p.wasm}", 1), "mesh.yaml:3: plugins[0].wasm: open /nonexistent/p.wasm: no such file or directory"},
 		{"unreachable cluster", strings.Replace(base, "up: {recorder: true}", "up: {address: "+deadAddress(t)+"}", 1), `mesh.yaml:8: clusters.up: cluster "up": no endpoint reachable`},
-		{"not wasm", strings.Replace(base, "WASM_headers", "/etc/hostname", 1), "mesh.yaml:3: plugins[0].wasm: "},
+		{"not wasm", strings.Replace(base, "WASM_headers}", "/etc/hostname}", 1), "mesh.yaml:3: plugins[0].wasm: "},
+		{"plugin fails to start", strings.Replace(base, "{name: headers, wasm: WASM_headers}", "{name: er, wasm: WASM_plugin, configInline: {routes: []}}", 1),
+			"mesh.yaml:3: plugins[0] (er): plugin failed to start: "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -136,12 +136,15 @@ func (s *Server) decode(ctx context.Context, stream *hostsim.Stream, req *messag
 func (s *Server) decision(ctx context.Context, stream *hostsim.Stream, req *message) (*message, error) {
 	wctx, cancel := context.WithTimeout(ctx, decisionTimeout)
 	defer cancel()
-	if err := stream.WaitDecision(wctx); err != nil {
+	if err := stream.WaitRequestComplete(wctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return &message{headers: hostsim.Headers{{":status", "408"}, {"content-type", "text/plain"}},
 				body: []byte("stream timeout")}, nil
 		}
 		return nil, err
+	}
+	if reset, _ := stream.Reset(); reset {
+		return nil, errReset
 	}
 	if lr := stream.LocalReply(); lr != nil {
 		// The plugin has seen its own reply on its response path (Envoy runs
@@ -159,7 +162,11 @@ func (s *Server) decision(ctx context.Context, stream *hostsim.Stream, req *mess
 	return nil, nil
 }
 
-// encode runs a response back through the given stages, last first.
+// errReset reports that a plugin reset the stream (proxy_close_stream).
+var errReset = errors.New("stream reset by the plugin")
+
+// encode runs a response back through the given stages, last first. It
+// returns nil when a plugin reset the stream.
 func (s *Server) encode(ctx context.Context, streams []*hostsim.Stream, resp *message) *message {
 	for i := len(streams) - 1; i >= 0; i-- {
 		stream := streams[i]
@@ -178,6 +185,9 @@ func (s *Server) encode(ctx context.Context, streams []*hostsim.Stream, resp *me
 		if err != nil {
 			return failure(fmt.Errorf("response: %w", err))
 		}
+		if reset, _ := stream.Reset(); reset {
+			return nil
+		}
 		st := stream.Response()
 		if lr := stream.LocalReply(); lr != nil && !st.Forwarded {
 			h := hostsim.Headers{{":status", strconv.Itoa(lr.Status)}}
@@ -195,12 +205,24 @@ func failure(err error) *message {
 }
 
 func (s *Server) fail(w http.ResponseWriter, plugin string, err error) {
+	if errors.Is(err, errReset) {
+		s.respond(w, nil)
+		return
+	}
 	s.streamErrors.Add(1)
 	s.respond(w, failure(fmt.Errorf("plugin %s: %w", plugin, err)))
 }
 
-// respond writes a response message to the downstream client.
+// respond writes a response message to the downstream client; nil resets
+// the stream, which on HTTP/1.1 means closing the connection.
 func (s *Server) respond(w http.ResponseWriter, m *message) {
+	if m == nil {
+		s.resets.Add(1)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	status := http.StatusOK
 	for _, h := range m.headers {
 		switch {
