@@ -248,7 +248,11 @@ func (s *Server) respond(w http.ResponseWriter, m *message) {
 // adds (x-forwarded-proto, x-request-id).
 func requestHeaders(r *http.Request) hostsim.Headers {
 	h := make(hostsim.Headers, 0, len(r.Header)+6)
-	h = append(h, [2]string{":authority", r.Host}, [2]string{":path", r.RequestURI},
+	path := r.RequestURI
+	if r.URL.IsAbs() || path == "" { // absolute-form (proxy-style) request line
+		path = r.URL.RequestURI()
+	}
+	h = append(h, [2]string{":authority", r.Host}, [2]string{":path", path},
 		[2]string{":method", r.Method}, [2]string{":scheme", "http"})
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)

@@ -127,6 +127,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	printServing(out, m.file, srv)
+	printAdminCurls(out, srv)
+	fmt.Fprintln(out, "serving until Ctrl-C (SIGINT) or SIGTERM")
 	<-ctx.Done()
 	return shutdown(srv, out)
 }
