@@ -106,8 +106,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		s.close(ctx)
 		return nil, err
 	}
-	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute,
-		ErrorLog: nil}
+	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	s.serve(s.httpServer, s.listener)
 	if s.adminListener != nil {
 		s.adminServer = &http.Server{Handler: admin.Handler(admin.Sources{
@@ -174,9 +173,8 @@ func (s *Server) build(ctx context.Context, o Options) error {
 		if err != nil {
 			return m.At(p.Wasm.Line, key+".wasm", err)
 		}
-		rootID := p.RootID
 		host, err := hostsim.NewHost(ctx, mod, hostsim.Options{
-			Plugin: hostsim.PluginConfig{Name: p.Name, RootID: rootID, VMID: p.VMID,
+			Plugin: hostsim.PluginConfig{Name: p.Name, RootID: p.RootID, VMID: p.VMID,
 				VMConfiguration: p.VMConfiguration, Configuration: p.Configuration,
 				AllowOnHeadersStopIteration: p.AllowOnHeadersStopIteration, FailOpen: p.FailOpen,
 				EnvoyVersion: p.EnvoyVersion, Environment: p.Environment},
