@@ -452,3 +452,20 @@ func TestE2E_ReplayOncePrintsTheDemoMatrix(t *testing.T) {
 		t.Logf("output:\n%s", out)
 	}
 }
+
+func TestE2E_UsageErrorsExitWith2(t *testing.T) {
+	bin, err := buildHostsim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{}, {"serve"}, {"serve", "-c", "m.yaml", "--concurrency", "0"}, {"replay", "-c", "m.yaml"}, {"frobnicate"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if code := exitCode(err); code != 2 || !strings.Contains(string(out), "usage:") {
+			t.Errorf("hostsim %q: exit %d, output %q", args, code, out)
+		}
+	}
+	out, err := exec.Command(bin, "load", "-url", "http://192.0.2.1:80/", "-d", "1s").CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "not a loopback address") {
+		t.Errorf("load to a remote address: exit %d, output %q", code, out)
+	}
+}
