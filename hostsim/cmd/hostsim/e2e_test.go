@@ -385,21 +385,81 @@ func exitCode(err error) int {
 }
 
 // TestE2E_ReplayOncePrintsTheDemoMatrix runs what `make run ARGS=--once` runs,
-// on the repository's demo mesh and scenario (ports made free).
+// on the repository's demo meshes (both Envoy host behaviours) and scenario,
+// with free ports.
 func TestE2E_ReplayOncePrintsTheDemoMatrix(t *testing.T) {
+	type cell struct{ row, col, want string }
+	common := []cell{
+		{"转账 binary", "reply", "202×5"},
+		{"转账 binary", "accounts", "5"}, // binary: routed from headers on every host
+		{"转账 binary", "audit", "5"},
+		{"转账 batch (2 events)", "audit", "10"}, // mirrored per event
+		{"开户 (audit mirror only)", "accounts", "·"},
+		{"开户 (audit mirror only)", "audit", "5"},
+		{"开户 (audit mirror only)", "default", "5"},
+		{"invalid (no source)", "reply", "400"},
+		{"invalid (no source)", "audit", "·"},
+		{"plain GET (not an event)", "default", "1"},
+	}
+	for _, c := range []struct {
+		mesh  string
+		cells []cell
+	}{
+		{"demo.yaml", append([]cell{ // the host holds headers: body-derived routes work
+			{"转账 structured", "accounts", "5"},
+			{"转账 structured", "default", "·"},
+			{"转账 batch (2 events)", "accounts", "5"},
+		}, common...)},
+		{"demo-default-host.yaml", append([]cell{ // no hold: recognized and mirrored, not routed
+			{"转账 structured", "accounts", "·"},
+			{"转账 structured", "default", "5"},
+			{"转账 structured", "audit", "5"},
+			{"转账 batch (2 events)", "default", "5"},
+		}, common...)},
+	} {
+		t.Run(c.mesh, func(t *testing.T) {
+			rows, out := replayOnce(t, c.mesh)
+			header := rows["request"]
+			if strings.Join(header, ",") != "reply,accounts,audit,dlq,default" {
+				t.Fatalf("matrix header %q; output:\n%s", header, out)
+			}
+			for _, want := range c.cells {
+				got := ""
+				for i, h := range header {
+					if h == want.col && i < len(rows[want.row]) {
+						if f := strings.Fields(rows[want.row][i]); len(f) > 0 {
+							got = f[0]
+						}
+					}
+				}
+				if got != want.want {
+					t.Errorf("%s × %s = %q, want %q", want.row, want.col, got, want.want)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// replayOnce runs `hostsim replay --once` on testdata/mesh/<mesh> with free
+// ports and the freshly built plugin, and returns the matrix rows by label.
+func replayOnce(t *testing.T, meshName string) (map[string][]string, []byte) {
+	t.Helper()
 	wasm := wasmbuild.BuildFile(t, "plugin")
 	root := wasmbuild.ModuleRoot(t)
 	bin, err := buildHostsim()
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo, err := os.ReadFile(filepath.Join(root, "testdata/mesh/demo.yaml"))
+	demo, err := os.ReadFile(filepath.Join(root, "testdata/mesh", meshName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.NewReplacer("127.0.0.1:10000", freeAddr(t), "127.0.0.1:9901", freeAddr(t),
 		"build/eventroute.wasm", wasm).Replace(string(demo))
-	file := filepath.Join(t.TempDir(), "demo.yaml")
+	file := filepath.Join(t.TempDir(), meshName)
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -416,41 +476,7 @@ func TestE2E_ReplayOncePrintsTheDemoMatrix(t *testing.T) {
 			rows[cells[0]] = cells[1:]
 		}
 	}
-	header := rows["request"]
-	if strings.Join(header, ",") != "reply,accounts,audit,dlq,default" {
-		t.Fatalf("matrix header %q; output:\n%s", header, out)
-	}
-	cell := func(row, col string) string {
-		for i, h := range header {
-			if h == col && i < len(rows[row]) {
-				if f := strings.Fields(rows[row][i]); len(f) > 0 {
-					return f[0]
-				}
-			}
-		}
-		return ""
-	}
-	for _, c := range []struct{ row, col, want string }{
-		{"转账 binary", "reply", "202×5"},
-		{"转账 binary", "accounts", "5"},
-		{"转账 binary", "audit", "5"},
-		{"转账 structured", "accounts", "5"},
-		{"转账 batch (2 events)", "accounts", "5"},
-		{"转账 batch (2 events)", "audit", "10"},
-		{"开户 (audit mirror only)", "accounts", "·"},
-		{"开户 (audit mirror only)", "audit", "5"},
-		{"开户 (audit mirror only)", "default", "5"},
-		{"invalid (no source)", "reply", "400"},
-		{"invalid (no source)", "audit", "·"},
-		{"plain GET (not an event)", "default", "1"},
-	} {
-		if got := cell(c.row, c.col); got != c.want {
-			t.Errorf("%s × %s = %q, want %q", c.row, c.col, got, c.want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("output:\n%s", out)
-	}
+	return rows, out
 }
 
 func TestE2E_UsageErrorsExitWith2(t *testing.T) {
