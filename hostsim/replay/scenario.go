@@ -179,4 +179,5 @@ type keyError struct {
 	err  error
 }
 
+// Error implements error.
 func (e *keyError) Error() string { return e.err.Error() }

@@ -214,10 +214,13 @@ func shutdown(srv *proxy.Server, out io.Writer) error {
 	return nil
 }
 
+// headerFlags collects repeated -H 'name: value' flags.
 type headerFlags [][2]string
 
+// String implements flag.Value.
 func (h *headerFlags) String() string { return fmt.Sprint(*h) }
 
+// Set implements flag.Value.
 func (h *headerFlags) Set(v string) error {
 	k, val, ok := strings.Cut(v, ":")
 	if !ok || strings.TrimSpace(k) == "" {
