@@ -275,6 +275,49 @@ clusters:
 	}
 }
 
+func TestServe_ChainRunsPluginsInOrder(t *testing.T) {
+	t.Parallel()
+	srv := start(t, `listen: LISTEN
+plugins:
+  - {name: headers, wasm: WASM_headers}
+  - {name: body, wasm: WASM_body}
+  - {name: localreply, wasm: WASM_localreply}
+routes:
+  - match: {authority: b.example}
+    cluster: b
+  - match: {prefix: /}
+    cluster: a
+clusters:
+  a: {recorder: true}
+  b: {recorder: true}
+`, 2)
+	// The first plugin rewrites the authority, the second the body; the third lets it pass (x-skip).
+	resp, _ := do(t, srv, "POST", "a.example", "/", map[string]string{
+		"x-op": "replace::authority=b.example", "x-body-op": "append:!", "x-skip": "1"}, strings.Repeat("x", 40000))
+	if resp.StatusCode != 202 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	got := recorder(t, srv, "b").Requests()
+	if len(got) != 1 || string(got[0].Body) != strings.Repeat("x", 40000)+"!" {
+		t.Fatalf("b received %d requests", len(got))
+	}
+	// The last plugin's local reply goes back through the earlier plugins' response path.
+	resp, body := do(t, srv, "GET", "a.example", "/", map[string]string{"x-status": "418"}, "")
+	if resp.StatusCode != 418 || body != "local reply from guest\n" {
+		t.Fatalf("reply = %d %q", resp.StatusCode, body)
+	}
+	seen := false
+	for _, e := range srv.Hosts()[0].Logs() {
+		seen = seen || strings.Contains(e.Message, `header map=response name=":status" value="418"`)
+	}
+	if !seen {
+		t.Errorf("the first plugin did not see the local reply of the last one")
+	}
+	if n := recorder(t, srv, "a").Total(); n != 0 {
+		t.Errorf("a received %d requests", n)
+	}
+}
+
 func TestServe_PluginResetClosesTheConnection(t *testing.T) {
 	t.Parallel()
 	srv := start(t, `listen: LISTEN
