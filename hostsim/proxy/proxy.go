@@ -67,6 +67,8 @@ type Server struct {
 	noRoute      atomic.Uint64
 	streamErrors atomic.Uint64
 	resets       atomic.Uint64
+
+	chunks sync.Pool // *[]byte of chunkSize: request body read buffers
 }
 
 type stage struct {
@@ -89,6 +91,7 @@ const decisionTimeout = 60 * time.Second
 func Start(ctx context.Context, o Options) (*Server, error) {
 	m := o.Mesh
 	s := &Server{mesh: m, out: o.Out, runtime: o.Runtime, clusters: upstream.NewSet()}
+	s.chunks.New = func() any { b := make([]byte, chunkSize); return &b }
 	if s.out == nil {
 		s.out = os.Stdout
 	}

@@ -78,7 +78,9 @@ func (s *Server) decodeStreaming(ctx context.Context, stream *hostsim.Stream, re
 	if !eos {
 		// With announced trailers the body's last chunk does not end the stream: the trailers do.
 		hasTrailers := len(trailer) > 0
-		buf := make([]byte, chunkSize)
+		bp := s.chunks.Get().(*[]byte)
+		defer s.chunks.Put(bp)
+		buf := *bp
 		var read int64
 		for stream.LocalReply() == nil {
 			n, err := body.Read(buf)
