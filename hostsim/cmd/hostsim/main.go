@@ -158,7 +158,11 @@ func replayCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	printServing(out, m.file, srv)
-	fmt.Fprintf(out, "\npublishing %d requests from %s\n", len(sc.Steps), scenarioFile)
+	total := 0
+	for _, st := range sc.Steps {
+		total += st.Repeat
+	}
+	fmt.Fprintf(out, "\npublishing the %d requests of %s (%d with repeats), one at a time\n", len(sc.Steps), scenarioFile, total)
 	rep, err := replay.Play(ctx, replay.Target{Listen: srv.ListenAddr(), Clusters: srv.Clusters(), Settle: srv.Settle}, sc)
 	if err != nil {
 		shutdown(srv, io.Discard)
