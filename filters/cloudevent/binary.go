@@ -49,10 +49,7 @@ func ReadBinary(headers [][2]string, body []byte, ev *event.Event) error {
 
 // setHeaderAttribute stores the attribute of one ce- header.
 func setHeaderAttribute(ev *event.Event, seen *attributeSet, header, raw string) error {
-	attr := header[len("ce-"):]
-	if !isLower(attr) {
-		attr = strings.ToLower(attr)
-	}
+	attr := strings.ToLower(header[len("ce-"):]) // no allocation when already lower case
 	if !validAttributeName(attr) {
 		return invalid(shownName(header), ErrBadAttributeName, "")
 	}
@@ -94,16 +91,6 @@ func setBinaryData(ev *event.Event, body []byte) {
 		ev.DataKind = event.DataBinary
 	}
 	ev.Data = body
-}
-
-// isLower reports whether s has no ASCII upper-case letter.
-func isLower(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // validAttributeName reports whether name is a CloudEvents attribute name:
