@@ -26,13 +26,24 @@ import (
 	"github.com/eventroute/eventroute/internal/wasmbuild"
 )
 
-// buildHostsim compiles this command once per test binary.
-var buildHostsim = sync.OnceValues(func() (string, error) {
+// binDir holds the hostsim binary built for this test run (removed by TestMain).
+var binDir string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hostsim-e2e")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "hostsim")
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildHostsim compiles this command once per test binary.
+var buildHostsim = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "hostsim")
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goTool); err != nil {
 		goTool = "go"
