@@ -330,7 +330,12 @@ clusters:
 	}
 
 	// The plugin's metrics, as Prometheus sees them.
+	// The plugin counts a delivery when its callback runs, just after the recorder answered.
 	m := prometheus(t, adminAddr)
+	for deadline := time.Now().Add(5 * time.Second); m["eventroute_subscriber_audit_delivered"] != "2" && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		m = prometheus(t, adminAddr)
+	}
 	for name, want := range map[string]string{
 		"eventroute_requests":                          "4",
 		"eventroute_events_binary":                     "1",
