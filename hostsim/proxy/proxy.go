@@ -72,8 +72,9 @@ type Server struct {
 }
 
 type stage struct {
-	name string
-	host *hostsim.Host
+	name   string
+	host   *hostsim.Host
+	config []byte // the configuration the plugin runs with
 }
 
 // chunkSize is the largest body chunk handed to a plugin at once (Envoy reads
@@ -191,7 +192,7 @@ func (s *Server) build(ctx context.Context, o Options) error {
 		if err != nil {
 			return m.At(p.Line, key+" ("+p.Name+")", fmt.Errorf("plugin failed to start: %s", oneLine(err.Error())))
 		}
-		s.chain = append(s.chain, &stage{name: p.Name, host: host})
+		s.chain = append(s.chain, &stage{name: p.Name, host: host, config: p.Configuration})
 	}
 	return nil
 }
@@ -360,4 +361,42 @@ func boolInt(b bool) int64 {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Reconfigure pushes the plugin configurations of m to the running plugins of
+// the same names, as a new xDS filter config reaches Envoy: a plugin whose
+// proxy_on_configure refuses the new configuration keeps the old one, and the
+// error (wrapping hostsim.ErrConfigRejected) names the plugin's mesh line.
+// Plugins whose configuration did not change are left alone; listeners,
+// routes and clusters need a restart. It returns the names of the plugins
+// that took a new configuration.
+func (s *Server) Reconfigure(ctx context.Context, m *mesh.Mesh) ([]string, error) {
+	var applied []string
+	var errs []error
+	for i, p := range m.Plugins {
+		st := s.stage(p.Name)
+		if st == nil {
+			errs = append(errs, m.At(p.Line, fmt.Sprintf("plugins[%d]", i), fmt.Errorf("no running plugin named %q (restart to add plugins)", p.Name)))
+			continue
+		}
+		if string(st.config) == string(p.Configuration) {
+			continue
+		}
+		if err := st.host.Reconfigure(ctx, p.Configuration); err != nil {
+			errs = append(errs, m.At(p.Line, fmt.Sprintf("plugins[%d] (%s)", i, p.Name), fmt.Errorf("new configuration refused, the old one keeps serving: %w", err)))
+			continue
+		}
+		st.config = p.Configuration
+		applied = append(applied, p.Name)
+	}
+	return applied, errors.Join(errs...)
+}
+
+func (s *Server) stage(name string) *stage {
+	for _, st := range s.chain {
+		if st.name == name {
+			return st
+		}
+	}
+	return nil
 }

@@ -420,3 +420,66 @@ func deadAddress(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+func TestReconfigure_RefusedConfigKeepsTheOldOne(t *testing.T) {
+	t.Parallel()
+	good := `{"subscribers": {"a": {"cluster": "a"}}, "mirrors": [{"name": "all", "match": [], "to": ["a"]}]}`
+	text := `listen: LISTEN
+plugins:
+  - name: er
+    wasm: WASM_plugin
+    configInline: 'CONFIG'
+routes:
+  - match: {prefix: /}
+    cluster: up
+clusters:
+  a: {recorder: true}
+  up: {recorder: true}
+`
+	srv := start(t, strings.Replace(text, "CONFIG", good, 1), 1)
+	reparse := func(config string) *mesh.Mesh {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "mesh.yaml")
+		text := strings.NewReplacer("CONFIG", config, "WASM_plugin", "unused.wasm", "LISTEN", "127.0.0.1:0").Replace(text)
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := mesh.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if applied, err := srv.Reconfigure(context.Background(), reparse(good)); err != nil || len(applied) != 0 {
+		t.Errorf("unchanged config: applied %v, err %v", applied, err)
+	}
+	applied, err := srv.Reconfigure(context.Background(), reparse(`{"subscribers": {}}`))
+	if !errors.Is(err, hostsim.ErrConfigRejected) || len(applied) != 0 || !strings.Contains(err.Error(), "mesh.yaml:3: plugins[0] (er)") {
+		t.Fatalf("bad config: applied %v, err %v", applied, err)
+	}
+	event := map[string]string{"ce-specversion": "1.0", "ce-id": "1", "ce-source": "s", "ce-type": "t"}
+	do(t, srv, "POST", "x", "/", event, "{}")
+	// The plugin sends mirrors from its timer, shortly after the request.
+	for deadline := time.Now().Add(5 * time.Second); recorder(t, srv, "a").Total() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := recorder(t, srv, "a").Total(); n != 1 {
+		t.Errorf("after a refused config the old one should mirror: a received %d", n)
+		for _, m := range srv.Hosts()[0].Metrics() {
+			if m.Value > 0 {
+				t.Logf("metric %s = %d", m.Name, m.Value)
+			}
+		}
+		for _, e := range srv.Hosts()[0].Logs() {
+			t.Logf("log %s: %s", e.Level, e.Message)
+		}
+	}
+	noMirror := `{"subscribers": {"a": {"cluster": "a"}}, "routes": [{"name": "r", "match": [{"exact": {"type": "t"}}], "to": "a"}]}`
+	if applied, err := srv.Reconfigure(context.Background(), reparse(noMirror)); err != nil || len(applied) != 1 {
+		t.Fatalf("good config: applied %v, err %v", applied, err)
+	}
+	do(t, srv, "POST", "x", "/", event, "{}")
+	if got := recorder(t, srv, "up").Requests(); len(got) != 2 || got[1].Header("x-eventroute-subscriber") != "a" {
+		t.Errorf("after the new config the event should be routed for a: %+v", got)
+	}
+}

@@ -5,10 +5,12 @@
 //	hostsim load   -url http://127.0.0.1:10000/ -rps 2000 -c 32 -d 60s [-body-file F] [-H 'k: v']... [-pid P]
 //
 // serve starts the mesh described by the mesh file and serves until SIGINT or
-// SIGTERM. replay starts the same mesh in-process, publishes a scenario's
-// requests, prints where each went (a matrix of requests × clusters with
-// delivery latencies), then keeps serving with copy-paste curl lines (or
-// exits with --once). load is a bounded loopback load generator.
+// SIGTERM; SIGHUP re-reads the plugin configurations (a configuration the
+// plugin refuses leaves the old one serving, as in Envoy). replay starts the
+// same mesh in-process, publishes a scenario's requests, prints where each
+// went (a matrix of requests × clusters with delivery latencies), then keeps
+// serving with copy-paste curl lines (or exits with --once). load is a
+// bounded loopback load generator.
 package main
 
 import (
@@ -128,9 +130,37 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	printServing(out, m.file, srv)
 	printAdminCurls(out, srv)
-	fmt.Fprintln(out, "serving until Ctrl-C (SIGINT) or SIGTERM")
-	<-ctx.Done()
-	return shutdown(srv, out)
+	fmt.Fprintln(out, "serving until Ctrl-C (SIGINT) or SIGTERM; SIGHUP re-reads the plugin configurations")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return shutdown(srv, out)
+		case <-hup:
+			reload(ctx, m.file, srv, out)
+		}
+	}
+}
+
+// reload pushes the mesh file's plugin configurations to the running plugins
+// (Envoy semantics: a refused configuration leaves the old one serving).
+func reload(ctx context.Context, file string, srv *proxy.Server, out io.Writer) {
+	mf, err := mesh.Load(file)
+	if err == nil {
+		var applied []string
+		applied, err = srv.Reconfigure(ctx, mf)
+		for _, name := range applied {
+			fmt.Fprintf(out, "hostsim: plugin %s: new configuration applied\n", name)
+		}
+		if len(applied) == 0 && err == nil {
+			fmt.Fprintln(out, "hostsim: reload: no plugin configuration changed")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(out, "hostsim: reload: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	}
 }
 
 func replayCmd(ctx context.Context, args []string, out io.Writer) error {
