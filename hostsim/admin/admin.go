@@ -183,20 +183,39 @@ var PrometheusBuckets = [...]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000,
 	300000, 600000, 1800000, 3600000}
 
 // Prometheus renders stats in the Prometheus text exposition format as Envoy
-// does: plugin metrics lose the wasmcustom. prefix, other stats get envoy_,
-// names are sanitized to [a-zA-Z0-9_:], and stats whose sanitized names
-// collide are merged (counters and gauges summed, histogram samples pooled).
+// does: plugin metrics lose the wasmcustom. prefix, other stats get envoy_
+// and Envoy's default tags (cluster.<name>.x becomes
+// envoy_cluster_x{envoy_cluster_name="<name>"}, http.<prefix>.x becomes
+// envoy_http_x{envoy_http_conn_manager_prefix="<prefix>"}), names are
+// sanitized to [a-zA-Z0-9_:], each family has one # TYPE line, and stats that
+// collide after sanitizing are merged (counters and gauges summed, histogram
+// samples pooled).
 func Prometheus(stats []Stat) []byte {
-	stats = merged(stats, PrometheusName)
+	stats = merged(stats, func(name string) string {
+		family, labels := PrometheusSeries(name)
+		return family + labels
+	})
+	// One block per family: order by family, then labels.
+	sort.SliceStable(stats, func(i, j int) bool {
+		fi, li, _ := strings.Cut(stats[i].Name, "{")
+		fj, lj, _ := strings.Cut(stats[j].Name, "{")
+		return fi < fj || fi == fj && li < lj
+	})
 	var b strings.Builder
+	family, typ := "", StatType(-1)
 	for _, s := range stats {
-		switch s.Type {
-		case Counter:
-			fmt.Fprintf(&b, "# TYPE %s counter\n%s %d\n", s.Name, s.Name, s.Value)
-		case Gauge:
-			fmt.Fprintf(&b, "# TYPE %s gauge\n%s %d\n", s.Name, s.Name, s.Value)
+		name, labels, _ := strings.Cut(s.Name, "{")
+		if labels != "" {
+			labels = "{" + labels
+		}
+		if name != family {
+			family, typ = name, s.Type
+			fmt.Fprintf(&b, "# TYPE %s %s\n", name, [...]string{"counter", "gauge", "histogram"}[typ])
+		}
+		switch typ {
+		case Counter, Gauge:
+			fmt.Fprintf(&b, "%s%s %d\n", name, labels, s.Value)
 		case Histogram:
-			fmt.Fprintf(&b, "# TYPE %s histogram\n", s.Name)
 			var sum uint64
 			for _, v := range s.Samples {
 				sum += v
@@ -208,21 +227,49 @@ func Prometheus(stats []Stat) []byte {
 						n++
 					}
 				}
-				fmt.Fprintf(&b, "%s_bucket{le=\"%s\"} %d\n", s.Name, trimFloat(le), n)
+				fmt.Fprintf(&b, "%s_bucket%s %d\n", name, withLabel(labels, "le", trimFloat(le)), n)
 			}
-			fmt.Fprintf(&b, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %d\n%s_count %d\n", s.Name, len(s.Samples), s.Name, sum, s.Name, len(s.Samples))
+			fmt.Fprintf(&b, "%s_bucket%s %d\n%s_sum%s %d\n%s_count%s %d\n", name, withLabel(labels, "le", "+Inf"),
+				len(s.Samples), name, labels, sum, name, labels, len(s.Samples))
 		}
 	}
 	return []byte(b.String())
 }
 
-// PrometheusName maps an Envoy stat name to its Prometheus name.
-func PrometheusName(name string) string {
-	if rest, ok := strings.CutPrefix(name, CustomPrefix); ok {
-		name = rest
-	} else {
-		name = "envoy_" + name
+// withLabel adds k="v" to a label set ("" or "{...}").
+func withLabel(labels, k, v string) string {
+	if labels == "" {
+		return "{" + k + "=\"" + v + "\"}"
 	}
+	return strings.TrimSuffix(labels, "}") + "," + k + "=\"" + v + "\"}"
+}
+
+// PrometheusSeries maps an Envoy stat name to its Prometheus family name and
+// label set ("" or {k="v"}).
+func PrometheusSeries(name string) (family, labels string) {
+	if rest, ok := strings.CutPrefix(name, CustomPrefix); ok {
+		return sanitize(rest), ""
+	}
+	for _, tag := range []struct{ prefix, label string }{
+		{"cluster.", "envoy_cluster_name"},
+		{"http.", "envoy_http_conn_manager_prefix"},
+	} {
+		if rest, ok := strings.CutPrefix(name, tag.prefix); ok {
+			if value, stat, ok := strings.Cut(rest, "."); ok && value != "" && stat != "" {
+				return sanitize("envoy_" + tag.prefix + stat), "{" + tag.label + "=\"" + escapeLabel(value) + "\"}"
+			}
+		}
+	}
+	return sanitize("envoy_" + name), ""
+}
+
+// PrometheusName maps an Envoy stat name to its Prometheus family name.
+func PrometheusName(name string) string {
+	family, _ := PrometheusSeries(name)
+	return family
+}
+
+func sanitize(name string) string {
 	b := []byte(name)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':') {
@@ -233,6 +280,10 @@ func PrometheusName(name string) string {
 		b = append([]byte{'_'}, b...)
 	}
 	return string(b)
+}
+
+func escapeLabel(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
 }
 
 // merged renames stats, merges those that now share a name (the first type

@@ -21,6 +21,9 @@ var sample = []admin.Stat{
 	{Name: "wasmcustom.eventroute.subscriber.audit.latency_ms", Type: admin.Histogram, Samples: []uint64{1, 3, 700}},
 	{Name: "wasmcustom.pending", Type: admin.Gauge, Value: 3},
 	{Name: "server.memory_allocated", Type: admin.Gauge, Value: 1024},
+	{Name: "cluster.audit.upstream_rq_total", Type: admin.Counter, Value: 4},
+	{Name: "cluster.accounts.upstream_rq_total", Type: admin.Counter, Value: 9},
+	{Name: "cluster.upstream_rq_total_x", Type: admin.Counter, Value: 1},
 }
 
 func TestEnvoyText_WasmcustomNames(t *testing.T) {
@@ -42,7 +45,7 @@ func TestEnvoyText_WasmcustomNames(t *testing.T) {
 func exposition(t *testing.T, text string) map[string]string {
 	t.Helper()
 	typeLine := regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$`)
-	sampleLine := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{le="[^"]+"\})? (-?[0-9]+)$`)
+	sampleLine := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9]+)$`)
 	declared := map[string]string{}
 	values := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
@@ -65,7 +68,7 @@ func exposition(t *testing.T, text string) map[string]string {
 				t.Errorf("sample %q before its # TYPE", line)
 			}
 		}
-		values[m[1]+m[2]] = m[3]
+		values[m[1]+m[2]] = m[4]
 	}
 	return values
 }

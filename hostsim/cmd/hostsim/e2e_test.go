@@ -337,15 +337,15 @@ clusters:
 		m = prometheus(t, adminAddr)
 	}
 	for name, want := range map[string]string{
-		"eventroute_requests":                          "4",
-		"eventroute_events_binary":                     "1",
-		"eventroute_events_structured":                 "1", // the invalid event counts as invalid only
-		"eventroute_events_invalid":                    "1",
-		"eventroute_route_transfers_matched":           "2",
-		"eventroute_spoofed_header_removed":            "1",
-		"eventroute_subscriber_audit_delivered":        "2",
-		"eventroute_subscriber_audit_latency_ms_count": "2",
-		"envoy_http_hostsim_downstream_rq_total":       "4",
+		"eventroute_requests":                                                      "4",
+		"eventroute_events_binary":                                                 "1",
+		"eventroute_events_structured":                                             "1", // the invalid event counts as invalid only
+		"eventroute_events_invalid":                                                "1",
+		"eventroute_route_transfers_matched":                                       "2",
+		"eventroute_spoofed_header_removed":                                        "1",
+		"eventroute_subscriber_audit_delivered":                                    "2",
+		"eventroute_subscriber_audit_latency_ms_count":                             "2",
+		`envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="hostsim"}`: "4",
 	} {
 		if m[name] != want {
 			t.Errorf("%s = %q, want %s", name, m[name], want)
