@@ -178,9 +178,11 @@ func EnvoyText(stats []Stat) []byte {
 	return []byte(b.String())
 }
 
-// PrometheusBuckets are Envoy's default histogram bucket bounds.
-var PrometheusBuckets = [...]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
-	300000, 600000, 1800000, 3600000}
+// PrometheusBuckets returns Envoy's default histogram bucket bounds.
+func PrometheusBuckets() [19]float64 {
+	return [...]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+		300000, 600000, 1800000, 3600000}
+}
 
 // Prometheus renders stats in the Prometheus text exposition format as Envoy
 // does: plugin metrics lose the wasmcustom. prefix, other stats get envoy_
@@ -220,7 +222,7 @@ func Prometheus(stats []Stat) []byte {
 			for _, v := range s.Samples {
 				sum += v
 			}
-			for _, le := range PrometheusBuckets {
+			for _, le := range PrometheusBuckets() {
 				n := 0
 				for _, v := range s.Samples {
 					if float64(v) <= le {
