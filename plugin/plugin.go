@@ -33,6 +33,9 @@ type pluginContext struct {
 	waiting []*pendingDelivery // waiting for a retry
 	onRoot  bool               // the current callback runs on the root context
 
+	// Ended stream contexts ready for reuse.
+	free []*httpContext
+
 	// Streams whose headers are paused while the body is read (hold guard).
 	held map[uint32]*httpContext
 
@@ -72,12 +75,37 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	return types.OnPluginStartStatusOK
 }
 
-// NewHttpContext implements types.PluginContext.
+// NewHttpContext implements types.PluginContext. Stream contexts are
+// recycled (see recycle) so a request allocates nothing here.
 func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 	if p.set == nil {
 		return &types.DefaultHttpContext{}
 	}
+	if n := len(p.free); n > 0 {
+		h := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		*h = httpContext{id: id, p: p, set: p.set, failed: h.failed[:0]}
+		return h
+	}
 	return &httpContext{id: id, p: p, set: p.set}
+}
+
+// maxFreeContexts bounds the recycled stream contexts kept per VM.
+const maxFreeContexts = 256
+
+// recycle keeps an ended stream's context for the next stream unless
+// something still refers to it (a broker delivery waiting for it). The SDK
+// makes no more calls into a context after OnHttpStreamDone.
+func (p *pluginContext) recycle(h *httpContext) {
+	if h.awaiting > 0 || len(p.free) >= maxFreeContexts {
+		return
+	}
+	if _, held := p.held[h.id]; held {
+		return
+	}
+	h.headers = nil
+	p.free = append(p.free, h)
 }
 
 // OnTick implements types.PluginContext: it dispatches queued deliveries,

@@ -167,6 +167,7 @@ func (h *httpContext) OnHttpRequestTrailers(int) types.Action {
 func (h *httpContext) OnHttpStreamDone() {
 	h.done = true
 	h.p.unhold(h)
+	h.p.recycle(h)
 }
 
 // process recognizes the events of the request and acts on them. headersOpen

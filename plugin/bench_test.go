@@ -1,0 +1,156 @@
+//go:build !wasm
+
+package main_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventroute/eventroute/hostsim"
+)
+
+// Every benchmark reports its figure as a ratio to the empty guest
+// (testdata/guests/empty) measured in the same loop: each iteration times one
+// request through the plugin and one GET through the empty guest, so both
+// see the same machine load. "x-floor" = plugin time / empty-guest time.
+
+var getRequest = hostsim.Headers{{":method", "GET"}, {":path", "/accounts/7"}, {":authority", "gateway.bank"},
+	{":scheme", "http"}, {"accept", "application/json"}, {"user-agent", "bench"}}
+
+var okResponse = hostsim.Headers{{":status", "200"}}
+
+// lifecycle plays one request: headers, optional body, a 200 answer, done.
+func lifecycle(b testing.TB, h *hostsim.Host, headers hostsim.Headers, body []byte) *hostsim.Stream {
+	s := h.NewStream(context.Background())
+	if err := s.SendRequestHeaders(headers, len(body) == 0); err != nil {
+		b.Fatal(err)
+	}
+	if len(body) > 0 {
+		if err := s.SendRequestBody(body, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if s.LocalReply() == nil {
+		if err := s.SendResponseHeaders(okResponse, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Complete(); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// floorPair times work against the empty guest's GET lifecycle.
+type floorPair struct {
+	empty          *hostsim.Host
+	plugin, ground time.Duration
+}
+
+func newFloorPair(b *testing.B) *floorPair {
+	b.Helper()
+	h, err := hostsim.NewHost(context.Background(), loadModule(b, "testdata/guests/empty"), hostsim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	for range 200 {
+		lifecycle(b, h, getRequest, nil)
+	}
+	return &floorPair{empty: h}
+}
+
+// step times f (plugin work) and one empty-guest request.
+func (p *floorPair) step(b *testing.B, f func()) {
+	t0 := time.Now()
+	f()
+	t1 := time.Now()
+	lifecycle(b, p.empty, getRequest, nil)
+	p.plugin += t1.Sub(t0)
+	p.ground += time.Since(t1)
+}
+
+func (p *floorPair) report(b *testing.B) {
+	n := float64(b.N)
+	b.ReportMetric(float64(p.plugin.Nanoseconds())/n, "plugin-ns/op")
+	b.ReportMetric(float64(p.ground.Nanoseconds())/n, "floor-ns/op")
+	b.ReportMetric(float64(p.plugin)/float64(p.ground), "x-floor")
+}
+
+func BenchmarkNonEventRequest(b *testing.B) {
+	e := newEnv(b, envOptions{config: config(b, hostModes[0], "")})
+	p := newFloorPair(b)
+	for b.Loop() {
+		p.step(b, func() { lifecycle(b, e.host, getRequest, nil) })
+	}
+	p.report(b)
+}
+
+func BenchmarkBinaryEventRoutedAmong1000Routes(b *testing.B) {
+	var routes strings.Builder
+	routes.WriteString(`{"mirrors": [], "routes": [`)
+	for i := range 1000 {
+		if i > 0 {
+			routes.WriteByte(',')
+		}
+		routes.WriteString(`{"name": "r` + strconv.Itoa(i) + `", "match": [{"exact": {"type": "t` + strconv.Itoa(i) +
+			`"}}], "to": "accounts"}`)
+	}
+	routes.WriteString(`]}`)
+	e := newEnv(b, envOptions{config: config(b, hostModes[0], routes.String())})
+	headers, body := binaryTransfer("bench")
+	for i := range headers {
+		if headers[i][0] == "ce-type" {
+			headers[i][1] = "t777"
+		}
+	}
+	if s := lifecycle(b, e.host, headers, body); s.Request().Headers.Value("x-eventroute-subscriber") != "accounts" {
+		b.Fatal("the benchmark event is not routed")
+	}
+	p := newFloorPair(b)
+	for b.Loop() {
+		p.step(b, func() { lifecycle(b, e.host, headers, body) })
+	}
+	p.report(b)
+}
+
+// mirrorBatch is how many requests run between clock advances: the tick
+// dispatches the copies of all of them at once.
+const mirrorBatch = 64
+
+func benchmarkMirror(b *testing.B, dataBytes int) {
+	e := newEnv(b, envOptions{config: config(b, hostModes[0],
+		`{"routes": [], "mirrors": [{"name": "two", "match": [], "to": ["audit", "orig"]}]}`)})
+	data := `{"pad":"` + strings.Repeat("x", max(0, dataBytes-10)) + `"}`
+	body := []byte(`{"specversion":"1.0","id":"m","source":"Bank","type":"转账","datacontenttype":"application/json","data":` + data + `}`)
+	e.subs["audit"].discard, e.subs["orig"].discard = true, true
+	b.SetBytes(int64(len(body)))
+	p := newFloorPair(b)
+	i := 0
+	for b.Loop() {
+		p.step(b, func() {
+			lifecycle(b, e.host, structuredHeaders(), body)
+			if i++; i%mirrorBatch == 0 {
+				e.clock.Advance(time.Millisecond) // the tick dispatches the copies
+				if err := e.host.WaitIdle(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	p.report(b)
+	b.StopTimer()
+	e.advance(time.Millisecond)
+	if got, want := e.metric("subscriber.orig.delivered"), e.metric("subscriber.orig.sent"); got != want || got == 0 {
+		b.Fatalf("orig: delivered %d of %d", got, want)
+	}
+	if dropped := e.metric("subscriber.orig.dropped"); dropped != 0 {
+		b.Fatalf("orig: %d dropped", dropped)
+	}
+}
+
+func BenchmarkStructured1KiBMirroredTo2(b *testing.B)  { benchmarkMirror(b, 1024) }
+func BenchmarkStructured64KiBMirroredTo2(b *testing.B) { benchmarkMirror(b, 64*1024) }
