@@ -5,6 +5,7 @@ package main_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -529,4 +530,85 @@ func toString(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+const jsonProfiles = `{"recognize": {"json": [
+  {"name": "orders", "contentTypes": ["application/json"], "pathPrefix": "/orders",
+   "attributes": {"id": "eventId", "type": "eventType", "source": "origin", "subject": "order.id"}}]},
+  "routes": [{"name": "created", "match": [{"exact": {"type": "order.created"}}], "to": "accounts"}],
+  "mirrors": [{"name": "shop", "match": [{"exact": {"source": "shop"}}], "to": ["raw"]}]}`
+
+func TestJSONProfile_EventsAreRecognizedRoutedAndMirrored(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, jsonProfiles)
+		headers := hostsim.Headers{{":method", "POST"}, {":path", "/orders/42"}, {":authority", "shop"},
+			{"content-type", "application/json"}}
+		body := []byte(`{"eventId":"o-1","eventType":"order.created","origin":"shop","order":{"id":"42"},"total":3}`)
+		x := e.do(headers, body)
+		want := map[bool]string{true: "accounts", false: ""}[mode.hold]
+		if got := x.request.Headers.Value("x-eventroute-subscriber"); got != want || string(x.request.Body) != string(body) {
+			t.Errorf("routed to %q (want %q), body %q", got, want, x.request.Body)
+		}
+		notAnEvent := []byte(`{"eventType":"order.created"}`)
+		y := e.do(headers, notAnEvent)
+		if y.reply != nil || !y.forwarded || y.request.Headers.Value("x-eventroute-subscriber") != "" {
+			t.Errorf("a JSON body without id must pass untouched: reply %+v", y.reply)
+		}
+		e.settle()
+		raw := e.subs["raw"].received()
+		if len(raw) != 1 {
+			t.Fatalf("raw got %d copies", len(raw))
+		}
+		if raw[0].Headers.Value("ce-id") != "o-1" || raw[0].Headers.Value("ce-subject") != "42" || string(raw[0].Body) != string(body) {
+			t.Errorf("binary copy of a JSON event: headers %v body %q", raw[0].Headers, raw[0].Body)
+		}
+		e.wantMetrics(map[string]uint64{"events.json": 1, "events.invalid": 0, "mirror.shop.matched": 1})
+		e.checkInvariant("raw")
+	})
+}
+
+func TestDelivery_PendingBytesBoundDropsAndCounts(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, `{"routes": [], "mirrors": [{"name": "o", "match": [], "to": ["orig"]}],
+		  "limits": {"maxPendingBytes": 20}}`)
+		h, body := binaryTransfer("pb-1") // 14-byte body
+		e.do(h, body)
+		e.do(h, body)
+		e.settle()
+		e.wantMetrics(map[string]uint64{"subscriber.orig.sent": 2, "subscriber.orig.dropped": 1, "subscriber.orig.delivered": 1})
+		e.checkInvariant("orig")
+		if len(e.logsContaining("maxPendingBytes")) != 1 {
+			t.Error("the drop reason must be logged once")
+		}
+	})
+}
+
+func TestDelivery_ResetWithoutDeadLetterIsDropped(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, `{"routes": [], "mirrors": [{"name": "o", "match": [], "to": ["orig"]}]}`)
+		e.subs["orig"].reset = true
+		h, body := binaryTransfer("rs-1")
+		e.do(h, body)
+		e.settle()
+		e.wantMetrics(map[string]uint64{"subscriber.orig.sent": 1, "subscriber.orig.failed": 1,
+			"subscriber.orig.dropped": 1, "subscriber.orig.delivered": 0})
+		e.checkInvariant("orig")
+	})
+}
+
+func TestDemoConfig_StartsAndRoutesTheTransfer(t *testing.T) {
+	t.Parallel()
+	demo, err := os.ReadFile("../testdata/config/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{config: string(demo), allowStop: true})
+	x := e.do(structuredHeaders(), structuredEvent("demo-1", "转账", "Bank", 10))
+	if got := x.request.Headers.Value(":authority"); got != "accounts.bank.svc.cluster.local" {
+		t.Errorf("demo transfer went to %q", got)
+	}
+	e.settle()
+	if n := len(e.subs["audit"].received()); n != 1 {
+		t.Errorf("audit got %d copies", n)
+	}
 }
