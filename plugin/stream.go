@@ -51,19 +51,14 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 	if !h.classify() {
 		return types.ActionContinue
 	}
-	if v, err := proxywasm.GetHttpRequestHeader(hopHeader); err == nil {
+	if v, ok := headerValue(h.headers, hopHeader); ok {
 		h.hop = parseHop(v)
 		if h.hop >= s.cfg.Limits.MaxHops {
 			m.loopSuppressed.inc()
 			return types.ActionContinue
 		}
 	}
-	headers, err := proxywasm.GetHttpRequestHeaders()
-	if err != nil {
-		proxywasm.LogWarn("eventroute: cannot read request headers: " + err.Error())
-		return types.ActionContinue
-	}
-	h.headers = headers
+	headers := h.headers
 	if endOfStream {
 		return h.process(nil, true)
 	}
@@ -90,27 +85,44 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 	return types.ActionContinue
 }
 
-// classify looks at the few headers that decide whether the request may carry
-// an event, without reading the whole header map.
+// classify decides whether the request may carry an event. It reads the
+// one or two headers that decide it first, and the whole header map only for
+// requests that may be events (h.headers).
 func (h *httpContext) classify() bool {
-	p := h.p
-	probe := p.probe[:0]
-	if ct, err := proxywasm.GetHttpRequestHeader("content-type"); err == nil {
-		probe = append(probe, [2]string{"content-type", ct})
-	}
-	if sv, err := proxywasm.GetHttpRequestHeader("ce-specversion"); err == nil {
-		probe = append(probe, [2]string{"ce-specversion", sv})
-	}
-	if len(probe) == 0 {
-		return false
-	}
-	if h.set.probePath {
-		if path, err := proxywasm.GetHttpRequestHeader(":path"); err == nil {
-			probe = append([][2]string{{":path", path}}, probe...)
+	router := h.set.router
+	if _, err := proxywasm.GetHttpRequestHeader("ce-specversion"); err != nil {
+		ct, err := proxywasm.GetHttpRequestHeader("content-type")
+		if err != nil {
+			return false
+		}
+		probe := append(h.p.probe[:0], [2]string{"content-type", ct})
+		if h.set.probePath {
+			if path, err := proxywasm.GetHttpRequestHeader(":path"); err == nil {
+				probe = append(probe, [2]string{":path", path})
+			}
+		}
+		if router.Classify(probe).Mode == event.ModeNone {
+			return false
 		}
 	}
-	h.class = h.set.router.Classify(probe)
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		proxywasm.LogWarn("eventroute: cannot read request headers: " + err.Error())
+		return false
+	}
+	h.headers = headers
+	h.class = router.Classify(headers)
 	return h.class.Mode != event.ModeNone
+}
+
+// headerValue returns the first value of a lower-case header name.
+func headerValue(headers [][2]string, name string) (string, bool) {
+	for _, kv := range headers {
+		if kv[0] == name {
+			return kv[1], true
+		}
+	}
+	return "", false
 }
 
 // OnHttpRequestBody implements types.HttpContext: the body is buffered until
@@ -333,11 +345,10 @@ func parseHop(v string) int {
 
 // contentLength returns the request's declared body size.
 func contentLength(headers [][2]string) (int64, bool) {
-	for _, kv := range headers {
-		if kv[0] == "content-length" {
-			n, err := strconv.ParseInt(kv[1], 10, 64)
-			return n, err == nil
-		}
+	v, ok := headerValue(headers, "content-length")
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }
