@@ -20,12 +20,11 @@ type pluginContext struct {
 
 	// Per-request scratch, valid during one callback.
 	batch     filters.Batch
-	probe     [3][2]string
+	probe     [2][2]string
 	mirrorIdx []int
 	plan      [][]int // per subscriber: indexes into batch.Events it receives
 	planned   []int   // subscribers with a non-empty plan, in first-seen order
 	eventPtrs []*event.Event
-	principal string
 
 	// Deliveries.
 	budget  delivery.Budget
