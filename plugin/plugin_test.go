@@ -612,3 +612,30 @@ func TestDemoConfig_StartsAndRoutesTheTransfer(t *testing.T) {
 		t.Errorf("audit got %d copies", n)
 	}
 }
+
+func TestTrailers_EndTheBodyOfAMirroredEvent(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, mirrorFormats)
+		body := structuredEvent("tr-1", "转账", "Bank", 3)
+		s := e.host.NewStream(t.Context())
+		if err := s.SendRequestHeaders(structuredHeaders(), false); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SendRequestBody(body, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SendRequestTrailers(hostsim.Headers{{"x-checksum", "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		x := e.observe(s)
+		e.complete(x)
+		if !x.forwarded || string(x.request.Body) != string(body) {
+			t.Fatalf("forwarded=%v body=%q", x.forwarded, x.request.Body)
+		}
+		e.settle()
+		if orig := e.subs["orig"].received(); len(orig) != 1 || string(orig[0].Body) != string(body) {
+			t.Errorf("orig received %d copies", len(orig))
+		}
+		e.checkInvariant("orig", "raw", "audit")
+	})
+}
