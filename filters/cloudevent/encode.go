@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventroute/eventroute/filters/event"
+	"github.com/eventroute/eventroute/internal/jsonstr"
 )
 
 // AppendStructured appends ev in the CloudEvents JSON format, the body of an
@@ -24,9 +25,9 @@ func AppendStructured(dst []byte, ev *event.Event) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, name)
+		dst = jsonstr.Append(dst, name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, value)
+		dst = jsonstr.Append(dst, value)
 	}
 	member("specversion", ev.SpecVersion)
 	member("id", ev.ID)
@@ -41,9 +42,9 @@ func AppendStructured(dst []byte, ev *event.Event) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, x.Name)
+		dst = jsonstr.Append(dst, x.Name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, x.Value)
+		dst = jsonstr.Append(dst, x.Value)
 	}
 	if ev.DataKind == event.DataNone {
 		return append(dst, '}')
@@ -57,7 +58,7 @@ func AppendStructured(dst []byte, ev *event.Event) []byte {
 		dst = append(dst, ev.Data...)
 	case ev.DataKind == event.DataText && utf8.Valid(ev.Data):
 		dst = append(dst, `"data":`...)
-		dst = appendJSONString(dst, bytesView(ev.Data))
+		dst = jsonstr.Append(dst, bytesView(ev.Data))
 	default:
 		dst = append(dst, `"data_base64":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, ev.Data)
@@ -125,48 +126,4 @@ func isJSONText(data []byte) bool {
 	}
 	_, problem := scanJSON(data, 0, nil)
 	return problem == ""
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 is replaced by
-// U+FFFD; control characters are escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

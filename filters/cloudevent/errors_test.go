@@ -45,10 +45,3 @@ func TestErrorsNeverEchoPayloads(t *testing.T) {
 		t.Errorf("message repeats the value: %q", msg)
 	}
 }
-
-func TestAppendJSONStringReplacesInvalidUTF8(t *testing.T) {
-	got := string(appendJSONString(nil, "a\xffb\u2028\\"))
-	if want := `"a\ufffdb` + "\u2028" + `\\"`; got != want {
-		t.Errorf("appendJSONString = %q, want %q", got, want)
-	}
-}
