@@ -219,26 +219,7 @@ func eventOf(t *testing.T, ce *corpusEvent) *event.Event {
 	t.Helper()
 	ev := &event.Event{}
 	for name, v := range ce.Attributes {
-		switch name {
-		case "specversion":
-			ev.SpecVersion = v
-		case "id":
-			ev.ID = v
-		case "source":
-			ev.Source = v
-		case "type":
-			ev.Type = v
-		case "subject":
-			ev.Subject = v
-		case "time":
-			ev.Time = v
-		case "datacontenttype":
-			ev.DataContentType = v
-		case "dataschema":
-			ev.DataSchema = v
-		default:
-			ev.Extensions = append(ev.Extensions, event.Attr{Name: name, Value: v})
-		}
+		ev.SetAttribute(name, v)
 	}
 	if ce.DataKind != "" {
 		k, ok := dataKinds[ce.DataKind]

@@ -185,7 +185,7 @@ func readProfile(p *JSONProfile, headers [][2]string, body []byte, ev *event.Eve
 		if !ok || !validAttributeValue(v) {
 			continue
 		}
-		setAttribute(ev, a.Attribute, v)
+		ev.SetAttribute(a.Attribute, v)
 	}
 	if ev.ID == "" || ev.Type == "" {
 		return false
@@ -230,27 +230,6 @@ func validAttributeValue(v string) bool {
 		}
 	}
 	return true
-}
-
-func setAttribute(ev *event.Event, name, v string) {
-	switch name {
-	case "id":
-		ev.ID = v
-	case "source":
-		ev.Source = v
-	case "type":
-		ev.Type = v
-	case "subject":
-		ev.Subject = v
-	case "time":
-		ev.Time = v
-	case "datacontenttype":
-		ev.DataContentType = v
-	case "dataschema":
-		ev.DataSchema = v
-	default:
-		ev.Extensions = append(ev.Extensions, event.Attr{Name: name, Value: v})
-	}
 }
 
 // Route returns the index of the first route whose match holds, or -1.

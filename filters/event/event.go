@@ -97,6 +97,31 @@ func (e *Event) Attribute(name string) (string, bool) {
 	return v, v != ""
 }
 
+// SetAttribute sets a context attribute (core or extension) by its name. An
+// extension is appended: the caller sets each name once.
+func (e *Event) SetAttribute(name, value string) {
+	switch name {
+	case "specversion":
+		e.SpecVersion = value
+	case "id":
+		e.ID = value
+	case "source":
+		e.Source = value
+	case "type":
+		e.Type = value
+	case "subject":
+		e.Subject = value
+	case "time":
+		e.Time = value
+	case "datacontenttype":
+		e.DataContentType = value
+	case "dataschema":
+		e.DataSchema = value
+	default:
+		e.Extensions = append(e.Extensions, Attr{Name: name, Value: value})
+	}
+}
+
 // Reset clears the event for reuse, keeping the Extensions capacity.
 func (e *Event) Reset() {
 	ext := e.Extensions[:0]
