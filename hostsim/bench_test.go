@@ -75,3 +75,47 @@ func BenchmarkStressGuest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHostCall measures one proxy_get_header_map_value call as the guest sees it: each iteration runs a
+// request whose headers callback makes 101 calls and one that makes 1, and the difference over 100 is
+// reported as ns/hostcall. "present" copies a value out (re-entering the guest's proxy_on_memory_allocate);
+// "absent" answers NotFound without copy-out.
+func BenchmarkHostCall(b *testing.B) {
+	for _, tc := range []struct{ name, header string }{{"present", ":path"}, {"absent", "x-missing"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			many := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("101 " + tc.header)}})
+			one := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("1 " + tc.header)}})
+			req := get("/bench")
+			resp := Headers{{":status", "200"}}
+			run := func(h *Host) time.Duration {
+				t0 := time.Now()
+				s := h.NewStream(ctx)
+				if err := s.SendRequestHeaders(req, true); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.SendResponseHeaders(resp, true); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Complete(); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			var dMany, dOne time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				dMany += run(many)
+				dOne += run(one)
+			}
+			b.ReportMetric(float64((dMany-dOne).Nanoseconds())/float64(b.N)/100, "ns/hostcall")
+			for _, h := range []*Host{many, one} {
+				for _, e := range h.Logs() {
+					if e.Level >= LogError {
+						b.Fatalf("guest: %s", e.Message)
+					}
+				}
+			}
+		})
+	}
+}
