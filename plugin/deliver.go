@@ -35,8 +35,8 @@ type pendingDelivery struct {
 const maxErrorText = 1024
 
 // schedule admits a delivery and dispatches it: at once when running on the
-// root context, else from the next tick (a dispatch made from a stream is
-// answered only while that stream exists, see proxy-wasm-go-sdk issue #261).
+// root context, else from the root's wake-up right after the current stream
+// callback (see wake.go).
 func (p *pluginContext) schedule(d *pendingDelivery) {
 	m := &d.sub.metrics
 	m.sent.inc()
@@ -57,6 +57,7 @@ func (p *pluginContext) schedule(d *pendingDelivery) {
 		return
 	}
 	p.queued = append(p.queued, d)
+	p.wake()
 }
 
 // dispatch sends one attempt.

@@ -72,9 +72,16 @@ type subscriberEndpoint struct {
 	discard  bool // count calls without keeping them (benchmarks)
 	count    int
 	calls    []hostsim.CallRequest
+	gate     chan struct{} // when set, answers wait until it is closed
 }
 
 func (s *subscriberEndpoint) handle(_ context.Context, req *hostsim.CallRequest) *hostsim.CallResponse {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.count++
@@ -101,6 +108,21 @@ func (s *subscriberEndpoint) script(statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.statuses, s.calls, s.count = statuses, nil, 0
+}
+
+// holdAnswers makes the endpoint answer nothing until the returned function
+// is called (deliveries stay pending meanwhile).
+func (s *subscriberEndpoint) holdAnswers() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gate := make(chan struct{})
+	s.gate = gate
+	return func() {
+		s.mu.Lock()
+		s.gate = nil
+		s.mu.Unlock()
+		close(gate)
+	}
 }
 
 func (s *subscriberEndpoint) received() []hostsim.CallRequest {
@@ -225,6 +247,15 @@ func (e *env) advance(d time.Duration) {
 		if err := e.host.WaitIdle(context.Background()); err != nil {
 			e.t.Fatalf("wait idle: %v", err)
 		}
+	}
+}
+
+// idle waits, without moving the clock, until every dispatch was answered:
+// first attempts leave at once, so no tick is needed for them.
+func (e *env) idle() {
+	e.t.Helper()
+	if err := e.host.WaitIdle(context.Background()); err != nil {
+		e.t.Fatalf("wait idle: %v", err)
 	}
 }
 

@@ -83,8 +83,8 @@ func (h *httpContext) deliverPlan(events []event.Event, body []byte, waiter *htt
 		h.sendTo(h.set.subscribers[si], events, p.plan[si], body, waiter)
 	}
 	p.resetPlan()
-	if !p.onRoot {
-		p.rearm(time.Now())
+	if !p.onRoot && len(p.queued) > 0 && !p.wakePending {
+		p.rearm(time.Now()) // no wake-up queue: the next tick dispatches them
 	}
 }
 

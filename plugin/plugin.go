@@ -28,9 +28,17 @@ type pluginContext struct {
 
 	// Deliveries.
 	budget  delivery.Budget
-	queued  []*pendingDelivery // waiting for the next tick to be dispatched from the root
+	queued  []*pendingDelivery // scheduled by a stream, dispatched from the root on the wake-up (see wake)
 	waiting []*pendingDelivery // waiting for a retry
 	onRoot  bool               // the current callback runs on the root context
+
+	// The wake-up queue: a shared queue registered by this root, so a stream
+	// that queued deliveries gets them dispatched from the root at once
+	// (OnQueueReady) instead of on the next tick.
+	wakeQueue   uint32
+	wakeable    bool    // wakeQueue is registered
+	wakePending bool    // a wake-up was enqueued and OnQueueReady has not run yet
+	wakeMsg     [1]byte // the wake-up item
 
 	// Ended stream contexts ready for reuse.
 	free []*httpContext
@@ -70,6 +78,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		p.plan = make([][]int, n)
 	}
 	p.plan = p.plan[:len(s.subscribers)]
+	p.registerWakeQueue()
 	proxywasm.LogInfo("eventroute: configuration loaded")
 	return types.OnPluginStartStatusOK
 }
@@ -120,11 +129,11 @@ func (p *pluginContext) OnTick() {
 }
 
 // rearm sets the tick period to reach the earliest pending deadline: 1 ms
-// when deliveries are queued, else the earliest retry or hold deadline, else
-// off. Ticks only run while there is timed work.
+// when deliveries are queued without a wake-up on its way, else the earliest
+// retry or hold deadline, else off. Ticks only run while there is timed work.
 func (p *pluginContext) rearm(now time.Time) {
 	var next time.Time
-	if len(p.queued) > 0 {
+	if len(p.queued) > 0 && !p.wakePending {
 		next = now
 	}
 	for _, d := range p.waiting {

@@ -237,6 +237,26 @@ func TestMirror_EncodesEachSubscribersFormat(t *testing.T) {
 	})
 }
 
+func TestMirror_CopiesLeaveAtOnceAndAnswersAfterTheStreamCount(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, "")
+		release := e.subs["audit"].holdAnswers() // answer only after the stream ended
+		h, body := binaryTransfer("now-1")
+		x := e.do(h, body)
+		if !x.forwarded {
+			t.Fatal("the original request was not forwarded")
+		}
+		release()
+		e.idle() // the clock never moves in this test
+		if n := len(e.subs["audit"].received()); n != 1 {
+			t.Fatalf("audit received %d copies without a tick, want 1", n)
+		}
+		e.wantMetrics(map[string]uint64{"subscriber.audit.sent": 1, "subscriber.audit.delivered": 1,
+			"subscriber.audit.failed": 0})
+		e.checkInvariant("audit")
+	})
+}
+
 func TestMirror_SplitsABatchPerSubscriber(t *testing.T) {
 	forModes(t, func(t *testing.T, mode hostMode) {
 		e := modeEnv(t, mode, `{"routes": [], "mirrors": [
@@ -417,7 +437,7 @@ func TestBroker_DeliveredWaitsForFirstAttempts(t *testing.T) {
 		if x.reply != nil {
 			t.Fatalf("answered %d before any delivery", x.reply.Status)
 		}
-		e.advance(5 * time.Millisecond)
+		e.idle() // first attempts leave at once: no tick needed
 		if r := x.stream.LocalReply(); r == nil || r.Status != 202 {
 			t.Fatalf("after deliveries: reply %+v, want 202", r)
 		}
@@ -425,7 +445,7 @@ func TestBroker_DeliveredWaitsForFirstAttempts(t *testing.T) {
 
 		e.subs["accounts"].script(400)
 		x = e.send(h, body)
-		e.advance(5 * time.Millisecond)
+		e.idle()
 		r := x.stream.LocalReply()
 		if r == nil || r.Status != 502 {
 			t.Fatalf("failed delivery: reply %+v, want 502", r)
@@ -448,7 +468,7 @@ func TestDelivery_RetriesWithBackoffThenDeadLetters(t *testing.T) {
 		e.subs["accounts"].script(503)
 		h, body := binaryTransfer("r-1")
 		e.do(h, body)
-		e.advance(2 * time.Millisecond)
+		e.idle()
 		if n := len(e.subs["accounts"].received()); n != 1 {
 			t.Fatalf("first attempt: %d calls", n)
 		}
@@ -504,9 +524,11 @@ func TestDelivery_PendingBoundDropsAndCounts(t *testing.T) {
 		e := modeEnv(t, mode, `{"routes": [], "mirrors": [{"name": "o", "match": [], "to": ["orig"]}],
 		  "limits": {"maxPendingDeliveries": 1}}`)
 		h, body := binaryTransfer("b-1")
+		release := e.subs["orig"].holdAnswers() // the first delivery stays pending
 		for range 3 {
 			e.do(h, body)
 		}
+		release()
 		e.settle()
 		e.wantMetrics(map[string]uint64{"subscriber.orig.sent": 3, "subscriber.orig.dropped": 2, "subscriber.orig.delivered": 1})
 		e.checkInvariant("orig")
@@ -571,9 +593,11 @@ func TestDelivery_PendingBytesBoundDropsAndCounts(t *testing.T) {
 	forModes(t, func(t *testing.T, mode hostMode) {
 		e := modeEnv(t, mode, `{"routes": [], "mirrors": [{"name": "o", "match": [], "to": ["orig"]}],
 		  "limits": {"maxPendingBytes": 20}}`)
-		h, body := binaryTransfer("pb-1") // 14-byte body
+		h, body := binaryTransfer("pb-1")       // 14-byte body
+		release := e.subs["orig"].holdAnswers() // the first delivery stays pending
 		e.do(h, body)
 		e.do(h, body)
+		release()
 		e.settle()
 		e.wantMetrics(map[string]uint64{"subscriber.orig.sent": 2, "subscriber.orig.dropped": 1, "subscriber.orig.delivered": 1})
 		e.checkInvariant("orig")
