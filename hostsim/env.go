@@ -161,12 +161,15 @@ func hostSetTickPeriod(v *vm, p []uint64) uint32 {
 
 func hostSetEffectiveContext(v *vm, p []uint64) uint32 {
 	id := u32(p[0])
-	if _, ok := v.roots[id]; !ok {
-		if _, ok := v.streams[id]; !ok {
-			return statusBadArgument
-		}
+	if _, ok := v.roots[id]; ok {
+		v.effective, v.estream = id, nil
+		return statusOK
 	}
-	v.effective = id
+	s := v.liveStream(id)
+	if s == nil {
+		return statusBadArgument
+	}
+	v.effective, v.estream = id, s
 	return statusOK
 }
 

@@ -53,6 +53,7 @@ type Stream struct {
 	host *Host
 	vm   *vm
 	id   uint32
+	slot int // index in the VM's live streams
 	root *rootContext
 
 	created      bool
@@ -91,9 +92,9 @@ func (s *Stream) ensureCreated() bool {
 	s.startNs, s.startUnix = s.host.clock.Nanotime(), s.host.clock.Now().UnixNano()
 	s.id = v.newContextID()
 	s.root = v.root
-	v.streams[s.id] = s
+	v.addStream(s)
 	v.stack[0], v.stack[1] = uint64(s.id), uint64(s.root.id)
-	if _, err := v.invoke(v.fn.contextCreate, "proxy_on_context_create", s.id); err != nil {
+	if _, err := v.invokeStream(v.fn.contextCreate, "proxy_on_context_create", s); err != nil {
 		s.err = err
 		return false
 	}
@@ -280,7 +281,7 @@ func (s *Stream) deliverBody(i int) {
 		fn, name = v.fn.respBody, "proxy_on_response_body"
 	}
 	v.stack[0], v.stack[1], v.stack[2] = uint64(s.id), uint64(len(d.body)), b2u(eos)
-	res, err := v.invoke(fn, name, s.id)
+	res, err := v.invokeStream(fn, name, s)
 	_ = s.afterCallback(i, phaseBody, uint32(res), err)
 	if err == nil && d.trailersIn && !d.trailersDone && !d.trailersHeld && d.hstate == hContinued && !d.bodyStopped && !s.stopped(i) {
 		s.deliverTrailers(i)
@@ -297,7 +298,7 @@ func (s *Stream) deliverTrailers(i int) {
 		fn, name = v.fn.respTrailers, "proxy_on_response_trailers"
 	}
 	v.stack[0], v.stack[1] = uint64(s.id), uint64(len(d.trailers))
-	res, err := v.invoke(fn, name, s.id)
+	res, err := v.invokeStream(fn, name, s)
 	_ = s.afterCallback(i, phaseTrailers, uint32(res), err)
 }
 
@@ -357,7 +358,7 @@ func (s *Stream) sendHeaders(i int, h Headers, eos bool) (err error) {
 		fn, name = v.fn.respHeaders, "proxy_on_response_headers"
 	}
 	v.stack[0], v.stack[1], v.stack[2] = uint64(s.id), uint64(len(h)), b2u(eos)
-	res, err := v.invoke(fn, name, s.id)
+	res, err := v.invokeStream(fn, name, s)
 	return s.afterCallback(i, phaseHeaders, uint32(res), err)
 }
 
@@ -473,23 +474,23 @@ func (s *Stream) Complete() (err error) {
 	if !s.created {
 		return nil
 	}
-	defer delete(v.streams, s.id)
+	defer v.removeStream(s)
 	if v.failed != nil || v.closed {
 		return nil
 	}
 	s.logging = true
 	v.stack[0] = uint64(s.id)
-	_, err = v.invoke(v.fn.onLog, "proxy_on_log", s.id)
+	_, err = v.invokeStream(v.fn.onLog, "proxy_on_log", s)
 	s.logging = false
 	if err != nil {
 		return err
 	}
 	v.stack[0] = uint64(s.id)
-	if _, err := v.invoke(v.fn.onDone, "proxy_on_done", s.id); err != nil {
+	if _, err := v.invokeStream(v.fn.onDone, "proxy_on_done", s); err != nil {
 		return err
 	}
 	v.stack[0] = uint64(s.id)
-	if _, err := v.invoke(v.fn.onDelete, "proxy_on_delete", s.id); err != nil {
+	if _, err := v.invokeStream(v.fn.onDelete, "proxy_on_delete", s); err != nil {
 		return err
 	}
 	v.after = v.after[:0]
@@ -650,7 +651,7 @@ func (s *Stream) applyLocalReply() {
 	}
 	resp.phase = phaseHeaders
 	v.stack[0], v.stack[1], v.stack[2] = uint64(s.id), uint64(len(headers)), b2u(resp.eosIn)
-	res, err := v.invoke(v.fn.respHeaders, "proxy_on_response_headers", s.id)
+	res, err := v.invokeStream(v.fn.respHeaders, "proxy_on_response_headers", s)
 	if s.afterCallback(1, phaseHeaders, uint32(res), err) == nil && len(r.Body) > 0 && !s.reset {
 		resp.eosIn = true
 		if resp.hstate == hStopAll {

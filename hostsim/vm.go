@@ -70,7 +70,7 @@ type vm struct {
 	index int
 	mod   api.Module
 	mem   api.Memory
-	ctx   context.Context
+	ctx   context.Context // guest calls: carries only the VM (a short chain keeps wazero's per-call lookups cheap)
 	fn    exports
 
 	mu     sync.Mutex
@@ -80,12 +80,13 @@ type vm struct {
 	nextContextID uint32
 	root          *rootContext
 	roots         map[uint32]*rootContext
-	streams       map[uint32]*Stream
+	streams       []*Stream // live streams (created, not completed); Stream.slot is the index
 
 	running     string // name of the running callback, "" when idle
 	current     uint32 // context of the running callback
 	effective   uint32
-	pluginCfg   []byte // readable only during proxy_on_configure
+	estream     *Stream // the stream the effective context names (nil for a root context)
+	pluginCfg   []byte  // readable only during proxy_on_configure
 	inConfigure bool
 	callResp    *CallResponse // during proxy_on_http_call_response
 	polls       int
@@ -102,14 +103,15 @@ type vm struct {
 // newVM instantiates the module and runs its initializer. index is the worker index (-1 for the canary).
 func newVM(ctx context.Context, h *Host, index int) (*vm, error) {
 	v := &vm{host: h, index: index, nextContextID: 1, nextToken: 4,
-		roots: map[uint32]*rootContext{}, streams: map[uint32]*Stream{},
+		roots: map[uint32]*rootContext{},
 		calls: map[uint32]*pendingCall{}, metricIDs: map[uint32]*metric{},
 		nextID: [3]uint32{4, 5, 6}}
-	v.ctx = context.WithValue(context.WithoutCancel(ctx), vmKey{}, v)
+	v.ctx = context.WithValue(context.Background(), vmKey{}, v)
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	mod, err := h.module.rt.rt.InstantiateModule(v.ctx, h.module.compiled, cfg)
+	// Instantiation sees the caller's context values (wazero reads experimental options from it).
+	mod, err := h.module.rt.rt.InstantiateModule(context.WithValue(context.WithoutCancel(ctx), vmKey{}, v), h.module.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: instantiating module: %w", ErrStartFailed, err)
 	}
@@ -134,19 +136,28 @@ func newVM(ctx context.Context, h *Host, index int) (*vm, error) {
 	return v, nil
 }
 
-// invoke calls fn with the first n values of v.stack as parameters and returns its first result. A nil fn (the
-// export is absent) returns 0. A trap marks the VM failed. Callers hold v.mu.
+// invoke calls fn for the root (or VM) context ctxID with the parameters in v.stack and returns its first
+// result. A nil fn (the export is absent) returns 0. A trap marks the VM failed. Callers hold v.mu.
 func (v *vm) invoke(fn api.Function, name string, ctxID uint32) (uint64, error) {
+	return v.call(fn, name, ctxID, nil)
+}
+
+// invokeStream is invoke for a callback of stream s.
+func (v *vm) invokeStream(fn api.Function, name string, s *Stream) (uint64, error) {
+	return v.call(fn, name, s.id, s)
+}
+
+func (v *vm) call(fn api.Function, name string, ctxID uint32, s *Stream) (uint64, error) {
 	if v.failed != nil {
 		return 0, v.failed
 	}
 	if fn == nil {
 		return 0, nil
 	}
-	prevRunning, prevCurrent, prevEffective := v.running, v.current, v.effective
-	v.running, v.current, v.effective, v.polls = name, ctxID, ctxID, 0
+	prevRunning, prevCurrent, prevEffective, prevStream := v.running, v.current, v.effective, v.estream
+	v.running, v.current, v.effective, v.estream, v.polls = name, ctxID, ctxID, s, 0
 	err := fn.CallWithStack(v.ctx, v.stack[:])
-	v.running, v.current, v.effective = prevRunning, prevCurrent, prevEffective
+	v.running, v.current, v.effective, v.estream = prevRunning, prevCurrent, prevEffective, prevStream
 	if err != nil {
 		return 0, v.fail(name, err)
 	}
@@ -277,21 +288,45 @@ func (v *vm) runAfter() {
 	}
 }
 
-// streamFor returns the stream the effective context names, or nil for a root or unknown context.
-func (v *vm) streamFor() *Stream {
-	if v.effective == 0 {
-		return nil
-	}
-	return v.streams[v.effective]
+// addStream registers s as live.
+func (v *vm) addStream(s *Stream) {
+	s.slot = len(v.streams)
+	v.streams = append(v.streams, s)
 }
+
+// removeStream forgets the live stream s.
+func (v *vm) removeStream(s *Stream) {
+	last := len(v.streams) - 1
+	if s.slot > last || v.streams[s.slot] != s {
+		return
+	}
+	v.streams[s.slot] = v.streams[last]
+	v.streams[s.slot].slot = s.slot
+	v.streams[last] = nil
+	v.streams = v.streams[:last]
+}
+
+// liveStream returns the live stream with context id, or nil. Linear: it only serves
+// proxy_set_effective_context, and keeping no map saves a hash insert and delete per request.
+func (v *vm) liveStream(id uint32) *Stream {
+	for _, s := range v.streams {
+		if s.id == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// streamFor returns the stream the effective context names, or nil for a root or unknown context.
+func (v *vm) streamFor() *Stream { return v.estream }
 
 // rootFor returns the root context of the effective context.
 func (v *vm) rootFor() *rootContext {
+	if s := v.estream; s != nil {
+		return s.root
+	}
 	if r, ok := v.roots[v.effective]; ok {
 		return r
-	}
-	if s := v.streams[v.effective]; s != nil {
-		return s.root
 	}
 	return v.root
 }
