@@ -119,3 +119,30 @@ func BenchmarkHostCall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDispatchWaitIdle is one dispatching request whose caller waits for the callback with WaitIdle: the
+// wake-up latency of WaitIdle is part of every iteration.
+func BenchmarkDispatchWaitIdle(b *testing.B) {
+	ctx := context.Background()
+	backend := Cluster{Handler: func(context.Context, *CallRequest) *CallResponse {
+		return &CallResponse{Headers: Headers{{":status", "200"}}}
+	}}
+	h := newTestHost(b, "dispatch", Options{Clusters: map[string]Cluster{"backend": backend}, Retain: 100})
+	req := get("/", "x-cluster", "backend")
+	b.ReportAllocs()
+	for b.Loop() {
+		s := h.NewStream(ctx)
+		if err := s.SendRequestHeaders(req, true); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.WaitIdle(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if !s.Request().Forwarded {
+			b.Fatal("the dispatch callback did not resume the request")
+		}
+		if err := s.Complete(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

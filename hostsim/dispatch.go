@@ -138,9 +138,9 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 			v.deliver(pc, envoyResponse(504, "upstream request timeout"), DispatchTimedOut)
 		})
 	}
-	v.host.inflight.Add(1)
+	v.host.inflight.start()
 	go func() {
-		defer v.host.inflight.Add(-1)
+		defer v.host.inflight.done()
 		resp, outcome := v.host.callCluster(ctx, c, req)
 		v.deliver(pc, resp, outcome)
 	}()

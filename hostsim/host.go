@@ -133,7 +133,7 @@ type Host struct {
 	dispMu     sync.Mutex
 	dispatches []*Dispatch
 
-	inflight atomic.Int64
+	inflight taskCounter
 	closed   atomic.Bool
 }
 
@@ -374,14 +374,7 @@ func (h *Host) Dispatches() []Dispatch {
 // WaitIdle returns when no dispatch is being answered and no queue notification is pending (dispatches only
 // waiting for a virtual-clock timeout do not count), or when ctx ends.
 func (h *Host) WaitIdle(ctx context.Context) error {
-	for h.inflight.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %d in-flight host tasks: %w", h.inflight.Load(), ctx.Err())
-		case <-time.After(100 * time.Microsecond):
-		}
-	}
-	return nil
+	return h.inflight.wait(ctx)
 }
 
 // Close shuts the plugin down (proxy_on_done, then proxy_on_delete, of each root) and releases the VMs.

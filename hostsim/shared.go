@@ -184,7 +184,7 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 	owner, root, id := q.owner, q.root, q.id
 	s.mu.Unlock()
 	if owner != nil {
-		owner.host.inflight.Add(1)
+		owner.host.inflight.start()
 		go owner.queueReady(root, id)
 	}
 	return statusOK
@@ -193,7 +193,7 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 // queueReady delivers proxy_on_queue_ready to the registrant, after any VM call in progress.
 func (v *vm) queueReady(root, id uint32) {
 	defer v.host.guard(nil)
-	defer v.host.inflight.Add(-1)
+	defer v.host.inflight.done()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed || v.failed != nil {
