@@ -332,6 +332,18 @@ func (h *Host) Failed(i int) error {
 	return v.failed
 }
 
+// MemorySize returns the size in bytes of worker i's guest linear memory (0 for an index out of range). Linear
+// memory never shrinks, so the value is the guest's high-water mark.
+func (h *Host) MemorySize(worker int) uint64 {
+	if worker < 0 || worker >= len(h.workers) {
+		return 0
+	}
+	v := h.workers[worker]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return uint64(v.mem.Size())
+}
+
 // PollOneoffCalls returns how many times guests of this Host called WASI poll_oneoff.
 func (h *Host) PollOneoffCalls() int64 { return h.polls.Load() }
 
