@@ -11,8 +11,67 @@ type metric struct {
 	typ   MetricType
 	value atomic.Uint64
 
-	mu      sync.Mutex
-	samples []uint64
+	mu   sync.Mutex
+	hist *histogram // histograms only
+}
+
+// MaxHistogramSamples is how many of the most recent samples a histogram keeps for percentiles; counts, sum
+// and buckets cover every recorded value, so a long-running Host stays bounded.
+const MaxHistogramSamples = 1024
+
+// histogramBuckets is the number of Envoy's default histogram buckets.
+const histogramBuckets = 19
+
+// histogramBounds returns Envoy's default histogram bucket upper bounds (what /stats/prometheus shows as
+// le="...").
+func histogramBounds() [histogramBuckets]float64 {
+	return [histogramBuckets]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+		300000, 600000, 1800000, 3600000}
+}
+
+// HistogramBounds returns Envoy's default histogram bucket upper bounds, the bounds of
+// Metric.HistogramBuckets.
+func HistogramBounds() []float64 {
+	b := histogramBounds()
+	return b[:]
+}
+
+// histogram is the bounded state of one histogram metric.
+type histogram struct {
+	count, sum uint64
+	buckets    [histogramBuckets]uint64 // per bucket (not cumulative); values above the last bound only count
+	recent     []uint64                 // ring of the last MaxHistogramSamples values
+	next       int                      // ring position of the next write once recent is full
+}
+
+func (h *histogram) record(v uint64) {
+	h.count++
+	h.sum += v
+	for i, le := range histogramBounds() {
+		if float64(v) <= le {
+			h.buckets[i]++
+			break
+		}
+	}
+	if len(h.recent) < MaxHistogramSamples {
+		h.recent = append(h.recent, v)
+		return
+	}
+	h.recent[h.next] = v
+	h.next = (h.next + 1) % MaxHistogramSamples
+}
+
+// fill copies the histogram into x: recent samples oldest first, cumulative buckets.
+func (h *histogram) fill(x *Metric) {
+	x.HistogramCount, x.HistogramSum = h.count, h.sum
+	x.Histogram = make([]uint64, 0, len(h.recent))
+	x.Histogram = append(append(x.Histogram, h.recent[h.next:]...), h.recent[:h.next]...)
+	x.HistogramBuckets = make([]uint64, len(h.buckets))
+	var cum uint64
+	for i, n := range h.buckets {
+		cum += n
+		x.HistogramBuckets[i] = cum
+	}
 }
 
 // increment applies Envoy's incrementMetric rules.
@@ -40,7 +99,7 @@ func (m *metric) record(value uint64) uint32 {
 		m.value.Store(value)
 	default:
 		m.mu.Lock()
-		m.samples = append(m.samples, value)
+		m.hist.record(value)
 		m.mu.Unlock()
 	}
 	return statusOK
@@ -78,6 +137,9 @@ func (s *metricStore) define(typ MetricType, name string) *metric {
 		s.byKey = map[metricKey]*metric{}
 	}
 	m := &metric{name: name, typ: typ}
+	if typ == MetricHistogram {
+		m.hist = &histogram{}
+	}
 	s.byKey[k] = m
 	s.ordered = append(s.ordered, m)
 	return m
@@ -91,7 +153,7 @@ func (s *metricStore) snapshot() []Metric {
 		x := Metric{Name: m.name, Type: m.typ}
 		if m.typ == MetricHistogram {
 			m.mu.Lock()
-			x.Histogram = append([]uint64(nil), m.samples...)
+			m.hist.fill(&x)
 			m.mu.Unlock()
 		} else {
 			x.Value = m.value.Load()

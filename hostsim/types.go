@@ -101,10 +101,16 @@ func (t MetricType) String() string {
 
 // Metric is a snapshot of one custom metric shared by all worker VMs of a Host.
 type Metric struct {
-	Name      string // as defined by the guest; Envoy shows it as "wasmcustom." + Name
-	Type      MetricType
-	Value     uint64   // counter or gauge value (a gauge's int64 bits); 0 for histograms
-	Histogram []uint64 // recorded samples of a histogram, in order
+	Name  string // as defined by the guest; Envoy shows it as "wasmcustom." + Name
+	Type  MetricType
+	Value uint64 // counter or gauge value (a gauge's int64 bits); 0 for histograms
+	// Histogram holds a histogram's most recent samples (at most MaxHistogramSamples), oldest first.
+	Histogram []uint64
+	// HistogramCount and HistogramSum cover every value the histogram recorded.
+	HistogramCount, HistogramSum uint64
+	// HistogramBuckets[i] counts the recorded values ≤ HistogramBounds()[i] (cumulative, Envoy's default
+	// buckets); HistogramCount is the +Inf bucket.
+	HistogramBuckets []uint64
 }
 
 // LocalReply is a response the plugin generated with proxy_send_local_response (or Envoy generated for a

@@ -36,8 +36,32 @@ type Stat struct {
 	Name  string
 	Type  StatType
 	Value int64
-	// Samples are a histogram's recorded values.
+	// Samples are a histogram's recorded values (or the most recent of them): /stats computes its
+	// percentiles from them.
 	Samples []uint64
+	// Count and Sum cover every value a histogram recorded, and Buckets[i] counts those ≤
+	// PrometheusBuckets()[i] (cumulative). With Buckets nil, all three are computed from Samples.
+	Count, Sum uint64
+	Buckets    []uint64
+}
+
+// withTotals returns a histogram stat with Count, Sum and Buckets set (computed from Samples when Buckets is
+// nil or does not match PrometheusBuckets).
+func withTotals(s Stat) Stat {
+	bounds := PrometheusBuckets()
+	if s.Type != Histogram || len(s.Buckets) == len(bounds) {
+		return s
+	}
+	s.Count, s.Sum, s.Buckets = uint64(len(s.Samples)), 0, make([]uint64, len(bounds))
+	for _, v := range s.Samples {
+		s.Sum += v
+		for i, le := range bounds {
+			if float64(v) <= le {
+				s.Buckets[i]++
+			}
+		}
+	}
+	return s
 }
 
 // Sources are what the admin endpoint reports on.
@@ -191,7 +215,7 @@ func PrometheusBuckets() [19]float64 {
 // envoy_http_x{envoy_http_conn_manager_prefix="<prefix>"}), names are
 // sanitized to [a-zA-Z0-9_:], each family has one # TYPE line, and stats that
 // collide after sanitizing are merged (counters and gauges summed, histogram
-// samples pooled).
+// counts, sums and buckets summed, samples pooled).
 func Prometheus(stats []Stat) []byte {
 	stats = merged(stats, func(name string) string {
 		family, labels := PrometheusSeries(name)
@@ -218,21 +242,11 @@ func Prometheus(stats []Stat) []byte {
 		case Counter, Gauge:
 			fmt.Fprintf(&b, "%s%s %d\n", name, labels, s.Value)
 		case Histogram:
-			var sum uint64
-			for _, v := range s.Samples {
-				sum += v
-			}
-			for _, le := range PrometheusBuckets() {
-				n := 0
-				for _, v := range s.Samples {
-					if float64(v) <= le {
-						n++
-					}
-				}
-				fmt.Fprintf(&b, "%s_bucket%s %d\n", name, withLabel(labels, "le", trimFloat(le)), n)
+			for i, le := range PrometheusBuckets() {
+				fmt.Fprintf(&b, "%s_bucket%s %d\n", name, withLabel(labels, "le", trimFloat(le)), s.Buckets[i])
 			}
 			fmt.Fprintf(&b, "%s_bucket%s %d\n%s_sum%s %d\n%s_count%s %d\n", name, withLabel(labels, "le", "+Inf"),
-				len(s.Samples), name, labels, sum, name, labels, len(s.Samples))
+				s.Count, name, labels, s.Sum, name, labels, s.Count)
 		}
 	}
 	return []byte(b.String())
@@ -295,15 +309,24 @@ func merged(stats []Stat, rename func(string) string) []Stat {
 	var out []Stat
 	for _, s := range stats {
 		s.Name = rename(s.Name)
+		s = withTotals(s)
 		i, ok := byName[s.Name]
 		if !ok {
 			byName[s.Name] = len(out)
 			s.Samples = append([]uint64(nil), s.Samples...)
+			s.Buckets = append([]uint64(nil), s.Buckets...)
 			out = append(out, s)
 			continue
 		}
 		out[i].Value += s.Value
 		out[i].Samples = append(out[i].Samples, s.Samples...)
+		if out[i].Type == Histogram && s.Type == Histogram {
+			out[i].Count += s.Count
+			out[i].Sum += s.Sum
+			for j := range out[i].Buckets {
+				out[i].Buckets[j] += s.Buckets[j]
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -146,3 +146,26 @@ func TestHandler_RecordedAndClusters(t *testing.T) {
 		t.Errorf("/clusters = %q", body)
 	}
 }
+
+func TestPrometheus_HistogramTotalsCoverMoreThanTheKeptSamples(t *testing.T) {
+	buckets := make([]uint64, len(admin.PrometheusBuckets()))
+	for i := range buckets {
+		buckets[i] = 5000 // all 5000 recorded values were 0: every cumulative bucket holds them
+	}
+	stats := []admin.Stat{{Name: "wasmcustom.latency_ms", Type: admin.Histogram, Samples: []uint64{0, 0},
+		Count: 5000, Sum: 0, Buckets: buckets}}
+	v := exposition(t, string(admin.Prometheus(stats)))
+	for key, want := range map[string]string{
+		`latency_ms_bucket{le="0.5"}`:  "5000",
+		`latency_ms_bucket{le="+Inf"}`: "5000",
+		`latency_ms_count`:             "5000",
+		`latency_ms_sum`:               "0",
+	} {
+		if v[key] != want {
+			t.Errorf("%s = %q, want %q", key, v[key], want)
+		}
+	}
+	if got := string(admin.EnvoyText(stats)); !strings.Contains(got, "wasmcustom.latency_ms: P0(0,0)") {
+		t.Errorf("/stats percentiles from the kept samples missing:\n%s", got)
+	}
+}

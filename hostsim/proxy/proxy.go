@@ -317,6 +317,7 @@ func (s *Server) Stats() []admin.Stat {
 				stat.Type = admin.Gauge
 			default:
 				stat.Type, stat.Samples = admin.Histogram, m.Histogram
+				stat.Count, stat.Sum, stat.Buckets = m.HistogramCount, m.HistogramSum, m.HistogramBuckets
 			}
 			out = append(out, stat)
 		}
