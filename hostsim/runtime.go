@@ -34,35 +34,57 @@ const memoryLimitPages = 16384
 // Runtime owns a wazero runtime with the host modules (env, WASI) and a compilation cache. One per process is
 // typical; it is safe for concurrent use.
 type Runtime struct {
-	rt wazero.Runtime
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
 }
 
-// NewRuntime creates a runtime with the proxy-wasm "env" module and Envoy's WASI registered.
+// NewRuntime creates a runtime with the proxy-wasm "env" module and Envoy's WASI registered. Compiled modules
+// are cached in memory for the life of the Runtime.
 func NewRuntime(ctx context.Context) (*Runtime, error) {
+	return newRuntime(ctx, wazero.NewCompilationCache())
+}
+
+// NewRuntimeWithCacheDir is NewRuntime with compiled modules also cached on disk in dir (created if missing),
+// so a later process loading the same module skips compilation. Entries are keyed by module content and
+// wazero version.
+func NewRuntimeWithCacheDir(ctx context.Context, dir string) (*Runtime, error) {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache in %s: %w", dir, err)
+	}
+	return newRuntime(ctx, cache)
+}
+
+func newRuntime(ctx context.Context, cache wazero.CompilationCache) (*Runtime, error) {
 	cfg := wazero.NewRuntimeConfig().
-		WithCompilationCache(wazero.NewCompilationCache()).
+		WithCompilationCache(cache).
 		WithMemoryLimitPages(memoryLimitPages)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if err := instantiateEnv(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
+		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("registering env host module: %w", err)
 	}
 	for _, name := range []string{"wasi_snapshot_preview1", "wasi_unstable"} {
 		if err := instantiateWASI(ctx, rt, name); err != nil {
 			_ = rt.Close(ctx)
+			_ = cache.Close(ctx)
 			return nil, fmt.Errorf("registering %s host module: %w", name, err)
 		}
 	}
-	return &Runtime{rt: rt, modules: map[[32]byte]*Module{}}, nil
+	return &Runtime{rt: rt, cache: cache, modules: map[[32]byte]*Module{}}, nil
 }
 
 // Close releases every compiled module and instance created through r.
 func (r *Runtime) Close(ctx context.Context) error {
 	if err := r.rt.Close(ctx); err != nil {
 		return fmt.Errorf("closing wazero runtime: %w", err)
+	}
+	if err := r.cache.Close(ctx); err != nil {
+		return fmt.Errorf("closing compilation cache: %w", err)
 	}
 	return nil
 }

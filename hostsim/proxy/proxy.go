@@ -46,6 +46,9 @@ type Options struct {
 	QuietRecorders bool
 	// Runtime is a shared hostsim runtime; nil = the server makes and closes its own.
 	Runtime *hostsim.Runtime
+	// CacheDir, when the server makes its own runtime, keeps compiled plugins on disk there so the next
+	// start skips compilation; "" = in memory only.
+	CacheDir string
 }
 
 // Server is a running mesh.
@@ -130,6 +133,14 @@ func (s *Server) serve(srv *http.Server, l net.Listener) {
 	}()
 }
 
+// newRuntime makes a hostsim runtime, with an on-disk compilation cache in dir unless dir is "".
+func newRuntime(ctx context.Context, dir string) (*hostsim.Runtime, error) {
+	if dir == "" {
+		return hostsim.NewRuntime(ctx)
+	}
+	return hostsim.NewRuntimeWithCacheDir(ctx, dir)
+}
+
 func (s *Server) build(ctx context.Context, o Options) error {
 	m := o.Mesh
 	transport := upstream.NewTransport()
@@ -152,7 +163,7 @@ func (s *Server) build(ctx context.Context, o Options) error {
 		s.clusters.Add(cl)
 	}
 	if s.runtime == nil {
-		rt, err := hostsim.NewRuntime(ctx)
+		rt, err := newRuntime(ctx, o.CacheDir)
 		if err != nil {
 			return fmt.Errorf("hostsim runtime: %w", err)
 		}

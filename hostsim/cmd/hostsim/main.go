@@ -1,7 +1,7 @@
 // Command hostsim runs proxy-wasm plugins in a local, Envoy-like mesh.
 //
-//	hostsim serve  -c mesh.yaml [--concurrency N] [--quiet]
-//	hostsim replay -c mesh.yaml -s scenario.yaml [--once] [--concurrency N]
+//	hostsim serve  -c mesh.yaml [--concurrency N] [--quiet] [--cache-dir DIR]
+//	hostsim replay -c mesh.yaml -s scenario.yaml [--once] [--concurrency N] [--cache-dir DIR]
 //	hostsim load   -url http://127.0.0.1:10000/ -rps 2000 -c 32 -d 60s [-body-file F] [-H 'k: v']... [-pid P]
 //
 // serve starts the mesh described by the mesh file and serves until SIGINT or
@@ -11,6 +11,9 @@
 // went (a matrix of requests × clusters with delivery latencies), then keeps
 // serving with copy-paste curl lines (or exits with --once). load is a
 // bounded loopback load generator.
+//
+// Compiled plugins are kept on disk in --cache-dir (default build/wazero-cache when ./build exists, as in
+// the repository root after make build; "" turns it off), so a restart skips the few seconds of compilation.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,8 +37,8 @@ import (
 )
 
 const usage = `usage:
-  hostsim serve  -c mesh.yaml [--concurrency N] [--quiet]
-  hostsim replay -c mesh.yaml -s scenario.yaml [--once] [--concurrency N]
+  hostsim serve  -c mesh.yaml [--concurrency N] [--quiet] [--cache-dir DIR]
+  hostsim replay -c mesh.yaml -s scenario.yaml [--once] [--concurrency N] [--cache-dir DIR]
   hostsim load   -url URL -rps N -c CLIENTS -d DURATION [-body-file F] [-H 'k: v']... [-method M] [-pid P]
 `
 
@@ -78,12 +82,23 @@ type meshFlags struct {
 	file        string
 	concurrency int
 	quiet       bool
+	cacheDir    string
+}
+
+// defaultCacheDir is build/wazero-cache when a build directory exists here (the repository root), else ""
+// (no on-disk cache).
+func defaultCacheDir() string {
+	if fi, err := os.Stat("build"); err == nil && fi.IsDir() {
+		return filepath.Join("build", "wazero-cache")
+	}
+	return ""
 }
 
 func (m *meshFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.file, "c", "", "mesh file (YAML)")
 	fs.IntVar(&m.concurrency, "concurrency", 1, "worker VMs per plugin (Envoy's --concurrency)")
 	fs.BoolVar(&m.quiet, "quiet", false, "do not print a line per request a recorder cluster receives")
+	fs.StringVar(&m.cacheDir, "cache-dir", defaultCacheDir(), "on-disk cache of compiled plugins (\"\" = off)")
 }
 
 func (m *meshFlags) start(ctx context.Context, out, recorderOut io.Writer) (*proxy.Server, error) {
@@ -98,7 +113,7 @@ func (m *meshFlags) start(ctx context.Context, out, recorderOut io.Writer) (*pro
 		return nil, err
 	}
 	return proxy.Start(ctx, proxy.Options{Mesh: mf, Concurrency: m.concurrency, Out: out, RecorderOut: recorderOut,
-		QuietRecorders: m.quiet})
+		QuietRecorders: m.quiet, CacheDir: m.cacheDir})
 }
 
 func newFlagSet(name string) *flag.FlagSet {
