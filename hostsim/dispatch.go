@@ -139,11 +139,11 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 		})
 	}
 	v.host.inflight.start()
-	go func() {
+	v.host.tasks.run(func() {
 		defer v.host.inflight.done()
 		resp, outcome := v.host.callCluster(ctx, c, req)
 		v.deliver(pc, resp, outcome)
-	}()
+	})
 	return statusOK
 }
 

@@ -134,6 +134,7 @@ type Host struct {
 	dispatches []*Dispatch
 
 	inflight taskCounter
+	tasks    workerPool // runs dispatch handlers and deferred guest callbacks
 	closed   atomic.Bool
 }
 
@@ -405,6 +406,7 @@ func (h *Host) Close(ctx context.Context) error {
 	for _, t := range h.transports {
 		t.CloseIdleConnections()
 	}
+	h.tasks.close()
 	return nil
 }
 

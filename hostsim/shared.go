@@ -185,7 +185,7 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 	s.mu.Unlock()
 	if owner != nil {
 		owner.host.inflight.start()
-		go owner.queueReady(root, id)
+		owner.host.tasks.run(func() { owner.queueReady(root, id) })
 	}
 	return statusOK
 }

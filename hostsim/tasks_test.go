@@ -74,3 +74,31 @@ func TestWaitIdleWaitsForDispatchCallbacks(t *testing.T) {
 		t.Fatalf("after WaitIdle the dispatch callback has not resumed the request: %+v", r)
 	}
 }
+
+func TestWorkerPoolNeverQueuesATaskBehindABlockedOne(t *testing.T) {
+	t.Parallel()
+	var p workerPool
+	defer p.close()
+	for round := 0; round < 3; round++ { // later rounds run on parked workers
+		release := make(chan struct{})
+		blocked := make(chan struct{})
+		p.run(func() { close(blocked); <-release })
+		<-blocked
+		done := make(chan struct{})
+		p.run(func() { close(done) })
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: a task waited for a blocked one", round)
+		}
+		close(release)
+	}
+	p.close()
+	ran := make(chan struct{})
+	p.run(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a task started after close did not run")
+	}
+}
