@@ -110,9 +110,10 @@ func (p *pluginContext) dispatchDueRetries(now time.Time) {
 // onResponse handles the proxy's answer to one attempt. Envoy reports a
 // timeout as 504, a connect failure as 503 and a reset as no headers.
 func (p *pluginContext) onResponse(d *pendingDelivery, numHeaders, bodySize int) {
-	now := time.Now()
+	elapsed := time.Since(d.sentAt) // one monotonic clock read
+	now := d.sentAt.Add(elapsed)
 	p.onRoot = true
-	ms := now.Sub(d.sentAt).Milliseconds()
+	ms := elapsed.Milliseconds()
 	if ms < 0 {
 		ms = 0
 	}
