@@ -121,7 +121,7 @@ func (p *pluginContext) onResponse(d *pendingDelivery, numHeaders, bodySize int)
 	status := 0
 	errText := "connection reset"
 	if numHeaders > 0 {
-		status = responseStatus()
+		status = p.responseStatus()
 		if status < 200 || status >= 300 {
 			errText = "HTTP " + strconv.Itoa(status) + responseSnippet(bodySize)
 		}
@@ -217,21 +217,16 @@ func (p *pluginContext) logDrop(sub *subscriber, reason delivery.DropReason) {
 }
 
 // responseStatus reads :status of the current dispatch response; 0 if absent.
-func responseStatus() int {
-	headers, err := proxywasm.GetHttpCallResponseHeaders()
+func (p *pluginContext) responseStatus() int {
+	v, ok := p.hdr.value(callResponseHeaders, ":status")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
 	if err != nil {
 		return 0
 	}
-	for _, kv := range headers {
-		if kv[0] == ":status" {
-			n, err := strconv.Atoi(kv[1])
-			if err != nil {
-				return 0
-			}
-			return n
-		}
-	}
-	return 0
+	return n
 }
 
 // responseSnippet returns ": <start of the response body>" for error texts,

@@ -43,7 +43,7 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	s, m := h.set, h.set.metrics
 	m.requests.inc()
-	if _, err := proxywasm.GetHttpRequestHeader(s.cfg.RouteHeader); err == nil {
+	if _, ok := h.p.hdr.value(requestHeaders, s.cfg.RouteHeader); ok {
 		if proxywasm.RemoveHttpRequestHeader(s.cfg.RouteHeader) == nil {
 			m.spoofed.inc()
 		}
@@ -89,15 +89,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 // one or two headers that decide it first, and the whole header map only for
 // requests that may be events (h.headers).
 func (h *httpContext) classify() bool {
-	router := h.set.router
-	if _, err := proxywasm.GetHttpRequestHeader("ce-specversion"); err != nil {
-		ct, err := proxywasm.GetHttpRequestHeader("content-type")
-		if err != nil {
+	router, hdr := h.set.router, &h.p.hdr
+	if _, ok := hdr.value(requestHeaders, "ce-specversion"); !ok {
+		ct, ok := hdr.value(requestHeaders, "content-type")
+		if !ok {
 			return false
 		}
 		probe := append(h.p.probe[:0], [2]string{"content-type", ct})
 		if h.set.probePath {
-			if path, err := proxywasm.GetHttpRequestHeader(":path"); err == nil {
+			if path, ok := hdr.value(requestHeaders, ":path"); ok {
 				probe = append(probe, [2]string{":path", path})
 			}
 		}

@@ -1,0 +1,29 @@
+//go:build !wasip1
+
+package main
+
+import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+
+// value returns the first value of header key in map m through the SDK (the
+// plugin runs only as wasip1; this keeps the package buildable and vettable
+// natively).
+func (r *headerReader) value(m headerMap, key string) (string, bool) {
+	var headers [][2]string
+	var err error
+	switch m {
+	case requestHeaders:
+		v, err := proxywasm.GetHttpRequestHeader(key)
+		return v, err == nil
+	case callResponseHeaders:
+		headers, err = proxywasm.GetHttpCallResponseHeaders()
+	}
+	if err != nil {
+		return "", false
+	}
+	for _, kv := range headers {
+		if kv[0] == key {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
