@@ -468,7 +468,7 @@ func hostDefineMetric(v *vm, p []uint64) uint32 {
 	m := v.host.metrics.define(MetricType(t), name)
 	id := v.nextID[t]
 	v.nextID[t] += 4
-	v.metricIDs[id] = m
+	v.metrics[t] = append(v.metrics[t], m) // index id/4-1
 	if !v.mem.WriteUint32Le(u32(p[3]), id) {
 		return statusInvalidMemoryAccess
 	}
@@ -476,7 +476,7 @@ func hostDefineMetric(v *vm, p []uint64) uint32 {
 }
 
 func hostIncrementMetric(v *vm, p []uint64) uint32 {
-	m := v.metricIDs[u32(p[0])]
+	m := v.metricByID(u32(p[0]))
 	if m == nil {
 		return statusNotFound
 	}
@@ -484,7 +484,7 @@ func hostIncrementMetric(v *vm, p []uint64) uint32 {
 }
 
 func hostRecordMetric(v *vm, p []uint64) uint32 {
-	m := v.metricIDs[u32(p[0])]
+	m := v.metricByID(u32(p[0]))
 	if m == nil {
 		return statusNotFound
 	}
@@ -492,7 +492,7 @@ func hostRecordMetric(v *vm, p []uint64) uint32 {
 }
 
 func hostGetMetric(v *vm, p []uint64) uint32 {
-	m := v.metricIDs[u32(p[0])]
+	m := v.metricByID(u32(p[0]))
 	if m == nil {
 		return statusNotFound
 	}

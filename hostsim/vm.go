@@ -95,7 +95,7 @@ type vm struct {
 	closed    bool
 	nextToken uint32
 	calls     map[uint32]*pendingCall
-	metricIDs map[uint32]*metric
+	metrics   [3][]*metric // by type, then id/4-1: ids of type t are t+4, t+8, ... (Envoy's numbering)
 	nextID    [3]uint32
 	after     []afterAction
 }
@@ -103,8 +103,8 @@ type vm struct {
 // newVM instantiates the module and runs its initializer. index is the worker index (-1 for the canary).
 func newVM(ctx context.Context, h *Host, index int) (*vm, error) {
 	v := &vm{host: h, index: index, nextContextID: 1, nextToken: 4,
-		roots: map[uint32]*rootContext{},
-		calls: map[uint32]*pendingCall{}, metricIDs: map[uint32]*metric{},
+		roots:  map[uint32]*rootContext{},
+		calls:  map[uint32]*pendingCall{},
 		nextID: [3]uint32{4, 5, 6}}
 	v.ctx = context.WithValue(context.Background(), vmKey{}, v)
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
@@ -286,6 +286,15 @@ func (v *vm) runAfter() {
 			a.stream.applyLocalReply()
 		}
 	}
+}
+
+// metricByID returns the metric the guest knows by id, or nil.
+func (v *vm) metricByID(id uint32) *metric {
+	t, i := id%4, int(id/4)-1
+	if t > 2 || i < 0 || i >= len(v.metrics[t]) {
+		return nil
+	}
+	return v.metrics[t][i]
 }
 
 // addStream registers s as live.
