@@ -79,13 +79,15 @@ func BenchmarkStressGuest(b *testing.B) {
 // BenchmarkHostCall measures one proxy_get_header_map_value call as the guest sees it: each iteration runs a
 // request whose headers callback makes 101 calls and one that makes 1, and the difference over 100 is
 // reported as ns/hostcall. "present" copies a value out (re-entering the guest's proxy_on_memory_allocate);
-// "absent" answers NotFound without copy-out.
+// "absent" answers NotFound without copy-out; the "sdk-" cases read through proxywasm.GetHttpRequestHeader,
+// adding the SDK's guest-side cost.
 func BenchmarkHostCall(b *testing.B) {
-	for _, tc := range []struct{ name, header string }{{"present", ":path"}, {"absent", "x-missing"}} {
+	for _, tc := range []struct{ name, args string }{{"present", ":path"}, {"absent", "x-missing"},
+		{"sdk-present", ":path sdk"}, {"sdk-absent", "x-missing sdk"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
-			many := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("101 " + tc.header)}})
-			one := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("1 " + tc.header)}})
+			many := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("101 " + tc.args)}})
+			one := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("1 " + tc.args)}})
 			req := get("/bench")
 			resp := Headers{{":status", "200"}}
 			run := func(h *Host) time.Duration {

@@ -5,8 +5,8 @@
 // "N NAME" (e.g. "100 :path" reads a present header, so each call copies the value out through
 // proxy_on_memory_allocate; "100 x-missing" reads an absent one, so each call is a bare host call). A bad
 // configuration fails the plugin start with a critical log "bad_config ...". Nothing is logged per request;
-// a read that does not return the expected outcome (ok for a present header, not_found for an absent one, as
-// the first call saw it) logs "unexpected err=status_N" once per request at error level.
+// a read that does not return the outcome the first call saw logs "unexpected err=..." once per request at
+// error level.
 package main
 
 import (
@@ -38,6 +38,7 @@ type plugin struct {
 	types.DefaultPluginContext
 	calls int
 	name  string
+	sdk   bool
 }
 
 // OnPluginStart implements types.PluginContext.
@@ -47,13 +48,17 @@ func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
 		proxywasm.LogCriticalf("bad_config err=%v", err)
 		return types.OnPluginStartStatusFailed
 	}
-	n, name, ok := strings.Cut(string(cfg), " ")
-	calls, err := strconv.Atoi(n)
-	if !ok || err != nil || calls < 0 || name == "" {
+	fields := strings.Fields(string(cfg))
+	if len(fields) < 2 || len(fields) > 3 || len(fields) == 3 && fields[2] != "sdk" {
 		proxywasm.LogCriticalf("bad_config config=%q", cfg)
 		return types.OnPluginStartStatusFailed
 	}
-	p.calls, p.name = calls, name
+	calls, err := strconv.Atoi(fields[0])
+	if err != nil || calls < 0 {
+		proxywasm.LogCriticalf("bad_config config=%q", cfg)
+		return types.OnPluginStartStatusFailed
+	}
+	p.calls, p.name, p.sdk = calls, fields[1], len(fields) == 3
 	return types.OnPluginStartStatusOK
 }
 
@@ -68,6 +73,16 @@ type stream struct {
 
 // OnHttpRequestHeaders implements types.HttpContext.
 func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
+	if s.plugin.sdk {
+		_, first := proxywasm.GetHttpRequestHeader(s.plugin.name)
+		for i := 1; i < s.plugin.calls; i++ {
+			if _, err := proxywasm.GetHttpRequestHeader(s.plugin.name); err != first {
+				proxywasm.LogErrorf("unexpected err=%v", err)
+				break
+			}
+		}
+		return types.ActionContinue
+	}
 	name := unsafe.StringData(s.plugin.name)
 	size := uint32(len(s.plugin.name))
 	var data *byte
