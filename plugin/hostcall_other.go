@@ -4,6 +4,18 @@ package main
 
 import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
+// pairs appends the pairs of map m to dst through the SDK.
+func (r *headerReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
+	if m != requestHeaders {
+		return dst, false
+	}
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		return dst, false
+	}
+	return append(dst, headers...), true
+}
+
 // value returns the first value of header key in map m through the SDK (the
 // plugin runs only as wasip1; this keeps the package buildable and vettable
 // natively).

@@ -14,6 +14,20 @@ import "unsafe"
 //go:wasmimport env proxy_get_header_map_value
 func proxyGetHeaderMapValue(mapType uint32, keyData *byte, keySize int32, valueData unsafe.Pointer, valueSize *int32) uint32
 
+//go:wasmimport env proxy_get_header_map_pairs
+func proxyGetHeaderMapPairs(mapType uint32, data unsafe.Pointer, size *int32) uint32
+
+// pairs appends the pairs of map m to dst, as views of the buffer the host
+// allocated for them (no copy per header, unlike the SDK). ok is false when
+// the map is not available.
+func (r *headerReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
+	r.data, r.size = nil, 0
+	if proxyGetHeaderMapPairs(uint32(m), unsafe.Pointer(&r.data), &r.size) != 0 || r.data == nil || r.size <= 0 {
+		return dst, false
+	}
+	return parsePairs(unsafe.Slice(r.data, r.size), dst)
+}
+
 // value returns the first value of header key in map m, and whether the host
 // found it (any other status, e.g. the map is not available now, is "no").
 func (r *headerReader) value(m headerMap, key string) (string, bool) {

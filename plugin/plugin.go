@@ -94,7 +94,7 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 		h := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
-		*h = httpContext{id: id, p: p, set: p.set, failed: h.failed[:0]}
+		*h = httpContext{id: id, p: p, set: p.set, headers: h.headers[:0], failed: h.failed[:0]}
 		return h
 	}
 	return &httpContext{id: id, p: p, set: p.set}
@@ -113,7 +113,8 @@ func (p *pluginContext) recycle(h *httpContext) {
 	if _, held := p.held[h.id]; held {
 		return
 	}
-	h.headers = nil
+	clear(h.headers) // drop the views of the host's buffer; keep the capacity
+	h.headers = h.headers[:0]
 	p.free = append(p.free, h)
 }
 

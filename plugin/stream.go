@@ -105,9 +105,9 @@ func (h *httpContext) classify() bool {
 			return false
 		}
 	}
-	headers, err := proxywasm.GetHttpRequestHeaders()
-	if err != nil {
-		proxywasm.LogWarn("eventroute: cannot read request headers: " + err.Error())
+	headers, ok := hdr.pairs(requestHeaders, h.headers[:0])
+	if !ok {
+		proxywasm.LogWarn("eventroute: cannot read request headers")
 		return false
 	}
 	h.headers = headers
