@@ -1,0 +1,89 @@
+//go:build !wasm
+
+package main_test
+
+import (
+	"strconv"
+	"testing"
+)
+
+// memoryRequests is how many mixed requests TestMemory_StaysBoundedAndFlat
+// runs through one VM (BenchmarkMemoryMixed runs b.N).
+const memoryRequests = 20_000
+
+// maxLinearMemory is the bound on the guest's linear memory (SPEC: 16 MiB).
+const maxLinearMemory = 16 << 20
+
+// mixedTraffic plays request i of a mix: a non-event GET, a routed binary
+// event, a mirrored structured event, a batch, an invalid event.
+func mixedTraffic(tb testing.TB, e *env, i int) {
+	id := strconv.Itoa(i)
+	switch i % 5 {
+	case 0:
+		lifecycle(tb, e.host, getRequest, nil)
+	case 1:
+		h, body := binaryTransfer("bin-" + id)
+		lifecycle(tb, e.host, h, body)
+	case 2:
+		lifecycle(tb, e.host, structuredHeaders(), structuredEvent("st-"+id, "转账", "Bank", i))
+	case 3:
+		body := []byte("[" + string(structuredEvent("b1-"+id, "转账", "Bank", 1)) + "," +
+			string(structuredEvent("b2-"+id, "转账", "Shop", 2)) + "]")
+		lifecycle(tb, e.host, batchHeaders(), body)
+	default:
+		lifecycle(tb, e.host, structuredHeaders(), []byte(`{"specversion":"1.0","id":"`+id+`","type":"x"}`))
+	}
+	if i%64 == 63 {
+		e.idle()
+	}
+}
+
+// runMixed plays n mixed requests and returns the linear memory size after
+// half of them and at the end.
+func runMixed(tb testing.TB, e *env, n int) (half, end uint64) {
+	for i := range n {
+		mixedTraffic(tb, e, i)
+		if i == n/2-1 {
+			e.idle()
+			half = e.host.MemorySize(0)
+		}
+	}
+	e.idle()
+	return half, e.host.MemorySize(0)
+}
+
+func memoryEnv(tb testing.TB) *env {
+	return newEnv(tb, envOptions{config: config(tb, hostModes[0], "")})
+}
+
+func TestMemory_StaysBoundedAndFlat(t *testing.T) {
+	t.Parallel()
+	e := memoryEnv(t)
+	half, end := runMixed(t, e, memoryRequests)
+	t.Logf("linear memory: %.1f MiB after %d requests, %.1f MiB after %d", mib(half), memoryRequests/2, mib(end), memoryRequests)
+	if end > maxLinearMemory {
+		t.Errorf("linear memory %.1f MiB after %d mixed requests, want <= 16 MiB", mib(end), memoryRequests)
+	}
+	if end > half {
+		t.Errorf("linear memory grew over the second half: %.1f MiB -> %.1f MiB", mib(half), mib(end))
+	}
+	fifth := uint64(memoryRequests / 5)
+	e.wantMetrics(map[string]uint64{"requests": memoryRequests, "events.binary": fifth, "events.structured": fifth,
+		"events.batch": 2 * fifth, "events.invalid": fifth,
+		"route.transfers.matched":    4 * fifth, // binary, structured, both batch events
+		"subscriber.audit.sent":      3 * fifth, // source Bank: binary, structured, first batch event
+		"subscriber.audit.delivered": 3 * fifth})
+	e.checkInvariant("accounts", "audit", "dlq")
+}
+
+// BenchmarkMemoryMixed reports the linear memory after b.N mixed requests
+// (make bench: run with -benchtime 100000x for the SPEC figure).
+func BenchmarkMemoryMixed(b *testing.B) {
+	e := memoryEnv(b)
+	b.ResetTimer()
+	half, end := runMixed(b, e, b.N)
+	b.ReportMetric(mib(end), "linear-MiB")
+	b.ReportMetric(mib(end)-mib(half), "second-half-growth-MiB")
+}
+
+func mib(n uint64) float64 { return float64(n) / (1 << 20) }
