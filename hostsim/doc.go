@@ -1,7 +1,8 @@
 // Package hostsim is a proxy-wasm host built on wazero that behaves like Envoy, so proxy-wasm guests (Go
 // wasip1 reactors first, any ABI 0.2.x module in general) can be tested and run without Envoy.
 //
-// A Runtime compiles modules once per process (identical bytes are compiled once); a Host runs one plugin
+// A Runtime compiles modules once per process (identical bytes are compiled once; NewRuntimeWithCacheDir also
+// keeps them on disk for the next process); a Host runs one plugin
 // configuration on one or more worker VMs (Envoy runs one VM per worker thread) that share metrics and shared
 // data; a Stream is one HTTP stream through the plugin with Envoy's filter semantics:
 //
@@ -13,7 +14,14 @@
 // Every guest call of a VM is serialized by that VM's lock, so streams, dispatch responses, ticks and queue
 // notifications may be driven from any goroutine; work Envoy defers until the running VM call returns
 // (continue, close, local reply, dispatch callbacks) is deferred the same way. A VirtualClock makes ticks and
-// dispatch timeouts fire only when a test advances it.
+// dispatch timeouts fire only when a test advances it. WaitIdle returns as soon as the last dispatch or queue
+// notification has been delivered; MemorySize reports a worker's guest linear memory; histograms keep
+// counts, sums and Envoy's default buckets over every value and the last MaxHistogramSamples samples.
+//
+// Cost (BenchmarkHostCall, BenchmarkEmptyGuest): a host call the guest makes costs about 70 ns (wazero's own
+// Go-function call is about 35 ns of it); returning a value adds the guest's proxy_on_memory_allocate, about
+// 180 ns of guest-side allocation; a whole empty-guest request lifecycle (six guest calls) about 1.3 µs, with
+// one host allocation (the Stream).
 //
 // What is modelled (project notes: ../shared/HOSTABI.md): Envoy's WASI answers (stdio fd_fdstat_get,
 // fd_write to the log, no preopens, environment only from the VM configuration, poll_oneoff ENOSYS for
