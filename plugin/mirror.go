@@ -89,9 +89,14 @@ func (h *httpContext) deliverPlan(events []event.Event, body []byte, waiter *htt
 }
 
 // sendTo encodes the events at idxs in the subscriber's format and schedules them.
+// The request body is sent as it is (no copy, no re-encoding) when it already
+// is in the subscriber's format: "original" for a body-mode event, and a
+// structured event for a "structured" subscriber (it was validated as one).
 func (h *httpContext) sendTo(sub *subscriber, events []event.Event, idxs []int, body []byte, waiter *httpContext) {
 	p, mode := h.p, h.class.Mode
-	if sub.Format == filters.FormatOriginal && mode != event.ModeBinary {
+	asIs := (sub.Format == filters.FormatOriginal && mode != event.ModeBinary) ||
+		(sub.Format == filters.FormatStructured && mode == event.ModeStructured)
+	if asIs {
 		headers := baseHeaders(sub, h.hop, 1)
 		msg := body
 		ct := requestContentType(h.headers)
