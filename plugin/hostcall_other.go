@@ -39,3 +39,9 @@ func (r *headerReader) value(m headerMap, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// incrementMetric adds n to a counter through the SDK.
+func incrementMetric(id uint32, n uint64) { proxywasm.MetricCounter(id).Increment(n) }
+
+// recordMetric records a histogram sample through the SDK.
+func recordMetric(id uint32, v uint64) { proxywasm.MetricHistogram(id).Record(v) }

@@ -44,3 +44,17 @@ func (r *headerReader) value(m headerMap, key string) (string, bool) {
 	}
 	return unsafe.String(r.data, r.size), true
 }
+
+//go:wasmimport env proxy_increment_metric
+func proxyIncrementMetric(id uint32, offset int64) uint32
+
+//go:wasmimport env proxy_record_metric
+func proxyRecordMetric(id uint32, value uint64) uint32
+
+// incrementMetric adds n to a counter. The SDK's MetricCounter.Increment
+// panics (traps the VM) when the host refuses; a refused increment is not
+// worth failing traffic for, so the status is ignored.
+func incrementMetric(id uint32, n uint64) { _ = proxyIncrementMetric(id, int64(n)) }
+
+// recordMetric records a histogram sample, ignoring a refusal (see incrementMetric).
+func recordMetric(id uint32, v uint64) { _ = proxyRecordMetric(id, v) }

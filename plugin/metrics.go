@@ -7,18 +7,18 @@ import (
 )
 
 // counter is a proxy-wasm counter that is never incremented by 0 (the host
-// answers BadArgument and the SDK would panic).
+// answers BadArgument). Increments never trap the VM (see incrementMetric).
 type counter proxywasm.MetricCounter
 
 // add increments the counter by n when n > 0.
 func (c counter) add(n int) {
 	if n > 0 {
-		proxywasm.MetricCounter(c).Increment(uint64(n))
+		incrementMetric(uint32(c), uint64(n))
 	}
 }
 
 // inc increments the counter by one.
-func (c counter) inc() { proxywasm.MetricCounter(c).Increment(1) }
+func (c counter) inc() { incrementMetric(uint32(c), 1) }
 
 func defineCounter(name string) counter { return counter(proxywasm.DefineCounterMetric(name)) }
 
@@ -26,7 +26,7 @@ func defineCounter(name string) counter { return counter(proxywasm.DefineCounter
 type histogram proxywasm.MetricHistogram
 
 // record adds one sample.
-func (h histogram) record(v uint64) { proxywasm.MetricHistogram(h).Record(v) }
+func (h histogram) record(v uint64) { recordMetric(uint32(h), v) }
 
 // metrics are the plugin-wide counters of SPEC §3.4, defined once per
 // configuration (names come from the configuration).
