@@ -144,6 +144,7 @@ type envOptions struct {
 	allowStop bool   // AllowOnHeadersStopIteration
 	principal string // downstream peer URI SAN
 	endpoints []string
+	workers   int // worker VMs (default 1)
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -173,6 +174,7 @@ func startEnv(tb testing.TB, o envOptions) (*env, error) {
 		Plugin: hostsim.PluginConfig{Name: "eventroute", RootID: "eventroute", VMID: "eventroute",
 			Configuration: []byte(o.config), AllowOnHeadersStopIteration: o.allowStop},
 		Clock:    clock,
+		Workers:  o.workers,
 		Clusters: clusters,
 		Peer:     hostsim.Peer{URISAN: o.principal},
 	})

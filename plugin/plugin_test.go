@@ -262,6 +262,22 @@ func TestMirror_CopiesLeaveAtOnceAndAnswersAfterTheStreamCount(t *testing.T) {
 	})
 }
 
+func TestMirror_EachWorkerVMWakesItsOwnRoot(t *testing.T) {
+	t.Parallel()
+	// Worker VMs share queue names (same vm_id); a wake-up must reach the
+	// root of the VM that queued the copy, or the copy waits for a tick.
+	e := newEnv(t, envOptions{config: config(t, hostModes[0], ""), workers: 3})
+	h, body := binaryTransfer("w")
+	for range 6 {
+		e.do(h, body)
+	}
+	e.idle() // the clock never moves in this test
+	if n := len(e.subs["audit"].received()); n != 6 {
+		t.Fatalf("audit received %d copies from 3 workers without a tick, want 6", n)
+	}
+	e.wantMetrics(map[string]uint64{"subscriber.audit.sent": 6, "subscriber.audit.delivered": 6})
+}
+
 func TestMirror_SplitsABatchPerSubscriber(t *testing.T) {
 	forModes(t, func(t *testing.T, mode hostMode) {
 		e := modeEnv(t, mode, `{"routes": [], "mirrors": [
