@@ -21,23 +21,39 @@ const (
 // coreAttribute returns the core attribute called name, attrNone for an
 // extension.
 func coreAttribute(name string) coreAttr {
-	switch name {
-	case "specversion":
-		return attrSpecVersion
-	case "id":
-		return attrID
-	case "source":
-		return attrSource
-	case "type":
-		return attrType
-	case "subject":
-		return attrSubject
-	case "time":
-		return attrTime
-	case "datacontenttype":
-		return attrDataContentType
-	case "dataschema":
-		return attrDataSchema
+	// Dispatch on the length first: one comparison at most per name.
+	switch len(name) {
+	case len("id"):
+		if name == "id" {
+			return attrID
+		}
+	case len("type"):
+		switch name {
+		case "type":
+			return attrType
+		case "time":
+			return attrTime
+		}
+	case len("source"):
+		if name == "source" {
+			return attrSource
+		}
+	case len("subject"):
+		if name == "subject" {
+			return attrSubject
+		}
+	case len("dataschema"):
+		if name == "dataschema" {
+			return attrDataSchema
+		}
+	case len("specversion"):
+		if name == "specversion" {
+			return attrSpecVersion
+		}
+	case len("datacontenttype"):
+		if name == "datacontenttype" {
+			return attrDataContentType
+		}
 	}
 	return attrNone
 }

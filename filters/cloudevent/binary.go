@@ -23,21 +23,24 @@ func ReadBinary(headers [][2]string, body []byte, ev *event.Event) error {
 	ev.Reset()
 	var seen attributeSet
 	for i := range headers {
-		name, raw := headers[i][0], headers[i][1]
-		if len(name) == len("content-type") && strings.EqualFold(name, "content-type") {
-			if ev.DataContentType == "" {
-				if problem := checkString(raw); problem != "" {
-					return invalid("content-type", ErrBadEncoding, problem)
-				}
-				ev.DataContentType = raw
+		name := headers[i][0]
+		if len(name) < len("ce-") {
+			continue
+		}
+		// A byte test dispatches on "ce-" before any comparison: c|0x20
+		// is 'c' only for 'c' and 'C', 'e' only for 'e' and 'E'.
+		if name[2] == '-' && name[0]|0x20 == 'c' && name[1]|0x20 == 'e' {
+			if err := setHeaderAttribute(ev, &seen, name, headers[i][1]); err != nil {
+				return err
 			}
 			continue
 		}
-		if len(name) < 3 || !hasPrefixFold(name, "ce-") {
-			continue
-		}
-		if err := setHeaderAttribute(ev, &seen, name, raw); err != nil {
-			return err
+		if ev.DataContentType == "" && equalLowerASCII(name, "content-type") {
+			raw := headers[i][1]
+			if problem := checkString(raw); problem != "" {
+				return invalid("content-type", ErrBadEncoding, problem)
+			}
+			ev.DataContentType = raw
 		}
 	}
 	if err := checkRequired(ev, &seen, "ce-"); err != nil {
@@ -49,9 +52,11 @@ func ReadBinary(headers [][2]string, body []byte, ev *event.Event) error {
 
 // setHeaderAttribute stores the attribute of one ce- header.
 func setHeaderAttribute(ev *event.Event, seen *attributeSet, header, raw string) error {
-	attr := strings.ToLower(header[len("ce-"):]) // no allocation when already lower case
-	if !validAttributeName(attr) {
-		return invalid(shownName(header), ErrBadAttributeName, "")
+	attr := header[len("ce-"):]
+	if !validAttributeName(attr) { // not already lower case, as Envoy gives it
+		if attr = strings.ToLower(attr); !validAttributeName(attr) {
+			return invalid(shownName(header), ErrBadAttributeName, "")
+		}
 	}
 	value, problem := decodeHeaderValue(raw)
 	if problem != "" {

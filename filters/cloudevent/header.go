@@ -41,6 +41,9 @@ const (
 // decodeHeaderValue is DecodeHeaderValue returning the problem as a phrase
 // ("" when the value is fine).
 func decodeHeaderValue(raw string) (string, string) {
+	if isPlainHeaderValue(raw) {
+		return raw, "" // the common case, settled in one pass
+	}
 	s := raw
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		if unquoted, ok := unquote(s[1 : len(s)-1]); ok {
@@ -63,6 +66,18 @@ func decodeHeaderValue(raw string) (string, string) {
 		return "", problem
 	}
 	return decoded, ""
+}
+
+// isPlainHeaderValue reports whether raw is a value that decodes to itself
+// and is a valid String: printable ASCII without '%', not enclosed in double
+// quotes.
+func isPlainHeaderValue(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c < 0x20 || c >= 0x7f || c == '%' {
+			return false
+		}
+	}
+	return len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"'
 }
 
 // unquote undoes the quoted-pairs of the inside of an RFC 7230 quoted-string.

@@ -21,16 +21,30 @@ const (
 // CloudEvents formats, which the binding allows to treat as binary), else
 // event.ModeNone. Header names are matched case-insensitively.
 func DetectMode(headers [][2]string) event.Mode {
-	contentType, hasContentType := headerValue(headers, "content-type")
+	// One pass over the headers; the length test skips most names at once.
+	var contentType string
+	var hasContentType, hasSpecVersion bool
+	for i := range headers {
+		switch name := headers[i][0]; len(name) {
+		case len("content-type"):
+			if !hasContentType && equalLowerASCII(name, "content-type") {
+				contentType, hasContentType = headers[i][1], true
+			}
+		case len("ce-specversion"):
+			if !hasSpecVersion && equalLowerASCII(name, "ce-specversion") {
+				hasSpecVersion = true
+			}
+		}
+	}
 	if hasContentType {
 		switch media := mediaTypeView(contentType); {
-		case strings.EqualFold(media, MediaTypeBatch):
+		case equalLowerASCII(media, MediaTypeBatch):
 			return event.ModeBatch
-		case strings.EqualFold(media, MediaTypeStructured):
+		case equalLowerASCII(media, MediaTypeStructured):
 			return event.ModeStructured
 		}
 	}
-	if _, ok := headerValue(headers, "ce-specversion"); ok {
+	if hasSpecVersion {
 		return event.ModeBinary
 	}
 	return event.ModeNone
@@ -48,7 +62,14 @@ func mediaTypeView(contentType string) string {
 	if i := strings.IndexByte(contentType, ';'); i >= 0 {
 		contentType = contentType[:i]
 	}
-	return strings.Trim(contentType, " \t")
+	start, end := 0, len(contentType)
+	for start < end && (contentType[start] == ' ' || contentType[start] == '\t') {
+		start++
+	}
+	for end > start && (contentType[end-1] == ' ' || contentType[end-1] == '\t') {
+		end--
+	}
+	return contentType[start:end]
 }
 
 // IsJSONMediaType reports whether a Content-Type value declares JSON data:
@@ -61,32 +82,38 @@ func IsJSONMediaType(contentType string) bool {
 		return false
 	}
 	sub := media[slash+1:]
-	return strings.EqualFold(sub, "json") || hasSuffixFold(sub, "+json")
+	return equalLowerASCII(sub, "json") || hasSuffixFold(sub, "+json")
 }
 
 // isTextMediaType reports whether data of this content type is text: text/*,
 // application/xml and */*+xml.
 func isTextMediaType(contentType string) bool {
 	media := mediaTypeView(contentType)
-	return hasPrefixFold(media, "text/") || strings.EqualFold(media, "application/xml") ||
+	return hasPrefixFold(media, "text/") || equalLowerASCII(media, "application/xml") ||
 		hasSuffixFold(media, "+xml")
 }
 
-// headerValue returns the value of the first header named name (given in
-// lower case), comparing names case-insensitively.
-func headerValue(headers [][2]string, name string) (string, bool) {
-	for i := range headers {
-		if len(headers[i][0]) == len(name) && strings.EqualFold(headers[i][0], name) {
-			return headers[i][1], true
-		}
-	}
-	return "", false
-}
-
 func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	return len(s) >= len(prefix) && equalLowerASCII(s[:len(prefix)], prefix)
 }
 
 func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	return len(s) >= len(suffix) && equalLowerASCII(s[len(s)-len(suffix):], suffix)
+}
+
+// equalLowerASCII reports whether s equals lower, which is lower-case ASCII,
+// ignoring the case of ASCII letters. For such a lower this is
+// strings.EqualFold: a non-ASCII rune takes more than one byte, so a string
+// holding one is never as long as lower in bytes and in runes, while Envoy's
+// lower-case names pass at the first comparison of each byte.
+func equalLowerASCII(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != lower[i] && (c < 'A' || c > 'Z' || c+('a'-'A') != lower[i]) {
+			return false
+		}
+	}
+	return true
 }
