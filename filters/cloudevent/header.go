@@ -72,7 +72,20 @@ func decodeHeaderValue(raw string) (string, string) {
 // and is a valid String: printable ASCII without '%', not enclosed in double
 // quotes.
 func isPlainHeaderValue(raw string) bool {
-	for i := 0; i < len(raw); i++ {
+	i := 0
+	// Eight bytes at a time: the high bit of a byte of bad is set where the
+	// byte is >= 0x80, < 0x20 (x-spaces), 0x7f (del) or '%' (pct); a borrow
+	// only spreads above a byte that is itself caught.
+	for ; i+8 <= len(raw); i += 8 {
+		x := uint64(raw[i]) | uint64(raw[i+1])<<8 | uint64(raw[i+2])<<16 | uint64(raw[i+3])<<24 |
+			uint64(raw[i+4])<<32 | uint64(raw[i+5])<<40 | uint64(raw[i+6])<<48 | uint64(raw[i+7])<<56
+		del, pct := x^0x7f7f7f7f7f7f7f7f, x^0x2525252525252525
+		bad := x | (x - 0x2020202020202020) | (del-0x0101010101010101)&^del | (pct-0x0101010101010101)&^pct
+		if bad&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(raw); i++ {
 		if c := raw[i]; c < 0x20 || c >= 0x7f || c == '%' {
 			return false
 		}

@@ -71,7 +71,10 @@ value: // a value starts at i, at depth depth
 		}
 		kinds[depth] = c
 		depth++
-		if i = skipSpace(body, i+1); i < n && body[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+		if i++; i < n && body[i] <= ' ' {
+			i = skipSpace(body, i)
+		}
+		if i < n && body[i] == c+2 { // '}' is '{'+2, ']' is '['+2
 			i++
 			goto closed
 		}
@@ -123,7 +126,10 @@ next: // a value ended just before i
 	}
 	switch body[i] {
 	case ',':
-		if i = skipSpace(body, i+1); kinds[depth-1] == '{' {
+		if i++; i < n && body[i] <= ' ' {
+			i = skipSpace(body, i)
+		}
+		if kinds[depth-1] == '{' {
 			goto key
 		}
 		keyStart, keyEnd = 0, 0
@@ -161,12 +167,15 @@ key: // a member name starts at i
 	if i >= n || body[i] != ':' {
 		return values, problemJSON
 	}
-	i = skipSpace(body, i+1)
+	if i++; i < n && body[i] <= ' ' {
+		i = skipSpace(body, i)
+	}
 	goto value
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
-// JSON white space.
+// JSON white space. Callers test body[i] <= ' ' first: calls are dear in the
+// wasm guest, and compact JSON has no white space.
 func skipSpace(body []byte, i int) int {
 	for i < len(body) {
 		switch body[i] {

@@ -314,7 +314,9 @@ func arenaFor(body []byte, values []jsonValue) []byte {
 		if c := body[v.start]; c == '{' || c == '[' {
 			continue
 		}
-		if key := string(body[v.keyStart:v.keyEnd]); key == `"data"` || key == `"data_base64"` {
+		// bytesView, not string(): a string conversion held in a variable
+		// copies the key, which costs much in the wasm guest.
+		if key := bytesView(body[v.keyStart:v.keyEnd]); key == `"data"` || key == `"data_base64"` {
 			continue // data is not copied
 		}
 		size += int(v.end-v.start) + int(v.keyEnd-v.keyStart)
