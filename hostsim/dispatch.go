@@ -130,19 +130,27 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 	v.host.dispMu.Lock()
 	v.host.dispatches = appendRetained(v.host.dispatches, rec, v.host.opts.Retain)
 	v.host.dispMu.Unlock()
-	ctx, stop := context.WithCancel(context.Background())
-	pc := &pendingCall{v: v, token: token, root: r.id, rec: rec, stop: stop, sentNs: v.host.clock.Nanotime()}
+	pc := &pendingCall{v: v, token: token, root: r.id, rec: rec, sentNs: v.host.clock.Nanotime()}
 	v.calls[token] = pc
 	if req.Timeout > 0 {
 		pc.timer = v.host.clock.AfterFunc(req.Timeout, func() {
 			v.deliver(pc, envoyResponse(504, "upstream request timeout"), DispatchTimedOut)
 		})
 	}
+	if c.Inline {
+		// Answered on this worker once the dispatching VM call returns: no goroutine, no lock handoff.
+		v.post(postedEvent{kind: postCallAnswer, call: pc, cluster: c, req: req}, true)
+		return statusOK
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	pc.stop = stop
 	v.host.inflight.start()
 	v.host.tasks.run(func() {
 		defer v.host.inflight.done()
 		resp, outcome := v.host.callCluster(ctx, c, req)
-		v.deliver(pc, resp, outcome)
+		// Posted rather than delivered under a blocking lock: a busy worker delivers it when its current
+		// call returns, and this goroutine does not wait for the VM.
+		v.post(postedEvent{kind: postCallResponse, call: pc, resp: resp, outcome: outcome}, false)
 	})
 	return statusOK
 }
@@ -234,7 +242,12 @@ func (h *Host) roundTrip(ctx context.Context, addr string, req *CallRequest) (*C
 func (v *vm) deliver(pc *pendingCall, resp *CallResponse, outcome DispatchOutcome) {
 	defer v.host.guard(nil)
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
+	v.deliverLocked(pc, resp, outcome)
+}
+
+// deliverLocked is deliver for a caller holding v.mu.
+func (v *vm) deliverLocked(pc *pendingCall, resp *CallResponse, outcome DispatchOutcome) {
 	if pc.done {
 		return
 	}
@@ -242,7 +255,9 @@ func (v *vm) deliver(pc *pendingCall, resp *CallResponse, outcome DispatchOutcom
 	if pc.timer != nil {
 		pc.timer.Stop()
 	}
-	pc.stop()
+	if pc.stop != nil {
+		pc.stop()
+	}
 	delete(v.calls, pc.token)
 	status := 0
 	if resp != nil {

@@ -530,7 +530,7 @@ func (v *vm) armTick(r *rootContext) {
 func (v *vm) fireTick(r *rootContext, gen uint64) {
 	defer v.host.guard(nil)
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	if v.closed || v.failed != nil || r.deleted || r.tickGen != gen {
 		return
 	}

@@ -143,3 +143,39 @@ func TestEnvoy_DispatchToRealAddress(t *testing.T) {
 		t.Fatalf("server saw %q", got)
 	}
 }
+
+func TestEnvoy_InlineClusterAnswersAfterTheDispatchingCall(t *testing.T) {
+	t.Parallel()
+	c := okCluster("inline")
+	c.Inline = true
+	h := newTestHost(t, "dispatch", Options{Clusters: map[string]Cluster{"svc": c}})
+	for round := 0; round < 3; round++ {
+		from := len(h.Logs())
+		s := h.NewStream(context.Background())
+		if err := s.SendRequestHeaders(dispatchReq("svc").Headers, true); err != nil {
+			t.Fatal(err)
+		}
+		// No WaitIdle: the answer is a later event of the same worker, run before SendRequestHeaders returns.
+		if got := s.Request().Headers.Value("x-dispatch-status"); got != "200" || !s.Request().Forwarded {
+			t.Fatalf("round %d: request not resumed by the inline answer (x-dispatch-status %q)", round, got)
+		}
+		// Never re-entrant: the headers callback finished (it logs after DispatchHttpCall returns) first.
+		dispatched := logIndex(h, from, `dispatched cluster="svc"`)
+		response := logIndex(h, from, `response status="200" headers=2 body_size=6`)
+		if dispatched < 0 || response < dispatched {
+			t.Fatalf("round %d: want the callback after the dispatching call; logs:\n%s", round, dumpLogs(h))
+		}
+		if err := s.Complete(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := h.Dispatches()
+	if len(d) != 3 || d[0].Token != 4 || d[1].Token != 8 || d[2].Token != 12 {
+		t.Fatalf("want tokens 4, 8, 12: %+v", d)
+	}
+	for _, x := range d {
+		if x.Outcome != DispatchResponded || x.Status != 200 {
+			t.Fatalf("dispatch %+v", x)
+		}
+	}
+}

@@ -110,3 +110,14 @@ func TestRetainedLogsAreBounded(t *testing.T) {
 		t.Fatalf("retained %v", s)
 	}
 }
+
+// logIndex returns the position of the first log line containing want at or after from, or -1.
+func logIndex(h *Host, from int, want string) int {
+	logs := h.Logs()
+	for i := from; i < len(logs); i++ {
+		if strings.Contains(logs[i].Message, want) {
+			return i
+		}
+	}
+	return -1
+}

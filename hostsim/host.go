@@ -67,6 +67,11 @@ type Cluster struct {
 	// Addresses are real HTTP/1.1 endpoints host:port, used round-robin; an endpoint that refuses the
 	// connection is skipped.
 	Addresses []string
+	// Inline runs Handler on the dispatching worker right after the VM call that dispatched returns (as a
+	// later event of that worker, never inside the call), instead of on its own goroutine. For handlers that
+	// answer at once: the Stream method (or timer) that led to the dispatch returns only after the handler
+	// and the guest's proxy_on_http_call_response, and the handler must not block or call into this Host.
+	Inline bool
 	// Timeout is the connect timeout (default 5s, Envoy's connect_timeout); failure gives Envoy's 503.
 	Timeout time.Duration
 }
@@ -228,7 +233,7 @@ func NewHost(ctx context.Context, m *Module, o Options) (*Host, error) {
 			v.mu.Lock()
 			var ok bool
 			v.root, ok, err = v.startRoot(o.Plugin.VMConfiguration, o.Plugin.Configuration)
-			v.mu.Unlock()
+			v.unlock()
 			if err == nil && !ok {
 				err = fmt.Errorf("%w: worker %d: plugin start or configure returned false", ErrStartFailed, i)
 			}
@@ -280,7 +285,7 @@ func (h *Host) Reconfigure(ctx context.Context, configuration []byte) error {
 		if err == nil && !ok {
 			err = fmt.Errorf("worker %d: proxy_on_configure returned false", i)
 		}
-		v.mu.Unlock()
+		v.unlock()
 		if err != nil {
 			failure = err
 			break
@@ -294,7 +299,7 @@ func (h *Host) Reconfigure(ctx context.Context, configuration []byte) error {
 			v := h.workers[i]
 			v.mu.Lock()
 			v.deleteRoot(r)
-			v.mu.Unlock()
+			v.unlock()
 		}
 		return h.rejectError(failure)
 	}
@@ -303,7 +308,7 @@ func (h *Host) Reconfigure(ctx context.Context, configuration []byte) error {
 		old := v.root
 		v.root = fresh[i]
 		v.deleteRoot(old)
-		v.mu.Unlock()
+		v.unlock()
 	}
 	h.pluginConfig = configuration
 	return nil
@@ -329,7 +334,7 @@ func (h *Host) Workers() int { return len(h.workers) }
 func (h *Host) Failed(i int) error {
 	v := h.workers[i]
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	return v.failed
 }
 
@@ -341,7 +346,7 @@ func (h *Host) MemorySize(worker int) uint64 {
 	}
 	v := h.workers[worker]
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	return uint64(v.mem.Size())
 }
 
@@ -401,7 +406,7 @@ func (h *Host) Close(ctx context.Context) error {
 			v.deleteRoot(v.root)
 		}
 		v.close(ctx)
-		v.mu.Unlock()
+		v.unlock()
 	}
 	for _, t := range h.transports {
 		t.CloseIdleConnections()

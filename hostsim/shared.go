@@ -184,18 +184,20 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 	owner, root, id := q.owner, q.root, q.id
 	s.mu.Unlock()
 	if owner != nil {
+		// Posted to the registrant's worker from a pool goroutine: a busy worker runs it right after its current
+		// VM call, an idle one at once. (Envoy posts it from the enqueuing thread itself.)
 		owner.host.inflight.start()
-		owner.host.tasks.run(func() { owner.queueReady(root, id) })
+		owner.host.tasks.run(func() {
+			defer owner.host.inflight.done()
+			owner.post(postedEvent{kind: postQueueReady, root: root, queue: id}, false)
+		})
 	}
 	return statusOK
 }
 
-// queueReady delivers proxy_on_queue_ready to the registrant, after any VM call in progress.
-func (v *vm) queueReady(root, id uint32) {
-	defer v.host.guard(nil)
-	defer v.host.inflight.done()
-	v.mu.Lock()
-	defer v.mu.Unlock()
+// queueReadyLocked delivers proxy_on_queue_ready to the registrant.
+// Callers hold v.mu.
+func (v *vm) queueReadyLocked(root, id uint32) {
 	if v.closed || v.failed != nil {
 		return
 	}

@@ -334,7 +334,7 @@ func (s *Stream) sendHeaders(i int, h Headers, eos bool) (err error) {
 	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	if s.completed {
 		return fmt.Errorf("hostsim: stream already completed")
 	}
@@ -367,7 +367,7 @@ func (s *Stream) sendBody(i int, chunk []byte, eos bool) (err error) {
 	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	d := &s.dirs[i]
 	if d.hstate == hNone {
 		return fmt.Errorf("hostsim: body before headers")
@@ -411,7 +411,7 @@ func (s *Stream) sendTrailers(i int, t Headers) (err error) {
 	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	d := &s.dirs[i]
 	if d.hstate == hNone || d.eosIn {
 		return fmt.Errorf("hostsim: trailers out of order")
@@ -465,7 +465,7 @@ func (s *Stream) Complete() (err error) {
 	defer s.host.guard(&err)
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	if s.completed {
 		return nil
 	}
@@ -501,7 +501,7 @@ func (s *Stream) Complete() (err error) {
 func (s *Stream) state(i int) RequestState {
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	d := &s.dirs[i]
 	return RequestState{
 		Headers:   d.headers.Clone(),
@@ -525,7 +525,7 @@ func (s *Stream) Response() RequestState { return s.state(1) }
 func (s *Stream) LocalReply() *LocalReply {
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	return s.reply
 }
 
@@ -533,7 +533,7 @@ func (s *Stream) LocalReply() *LocalReply {
 func (s *Stream) Reset() (bool, string) {
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	return s.reset, s.resetDetails
 }
 
@@ -541,7 +541,7 @@ func (s *Stream) Reset() (bool, string) {
 func (s *Stream) ID() uint32 {
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	return s.id
 }
 
@@ -552,7 +552,7 @@ func (s *Stream) Worker() int { return s.vm.index }
 func (s *Stream) FilterState(key string) ([]byte, bool) {
 	v := s.vm
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	defer v.unlock()
 	b, ok := s.filterState[key]
 	return b, ok
 }
@@ -563,14 +563,14 @@ func (s *Stream) waitFor(ctx context.Context, cond func() bool) error {
 	for {
 		v.mu.Lock()
 		if cond() {
-			v.mu.Unlock()
+			v.unlock()
 			return nil
 		}
 		if s.changed == nil {
 			s.changed = make(chan struct{})
 		}
 		ch := s.changed
-		v.mu.Unlock()
+		v.unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():

@@ -98,6 +98,10 @@ type vm struct {
 	metrics   [3][]*metric // by type, then id/4-1: ids of type t are t+4, t+8, ... (Envoy's numbering)
 	nextID    [3]uint32
 	after     []afterAction
+
+	postMu   sync.Mutex    // guards posted and postHead (posters need not hold mu)
+	posted   []postedEvent // events for this worker's loop, run before the VM is released
+	postHead int           // next event to run
 }
 
 // newVM instantiates the module and runs its initializer. index is the worker index (-1 for the canary).
