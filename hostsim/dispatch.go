@@ -68,6 +68,9 @@ type pendingCall struct {
 	timer  Timer
 	stop   context.CancelFunc
 	sentNs int64
+
+	request CallRequest // what the cluster receives
+	record  Dispatch    // what Host.Dispatches reports (rec points here)
 }
 
 func (c *pendingCall) cancel() {
@@ -87,7 +90,7 @@ func (c *pendingCall) cancel() {
 }
 
 func hostHTTPCall(v *vm, p []uint64) uint32 {
-	cluster, ok1 := v.readString(u32(p[0]), u32(p[1]))
+	clusterName, ok1 := v.read(u32(p[0]), u32(p[1]))
 	hb, ok2 := v.read(u32(p[2]), u32(p[3]))
 	body, ok3 := v.read(u32(p[4]), u32(p[5]))
 	tb, ok4 := v.read(u32(p[6]), u32(p[7]))
@@ -98,7 +101,7 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 	if timeoutMS < 0 {
 		return statusBadArgument
 	}
-	c, known := v.host.opts.Clusters[cluster]
+	cluster, known := v.host.clusterNames[string(clusterName)] // the map's own copy: no allocation
 	if !known {
 		return statusBadArgument
 	}
@@ -123,14 +126,18 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 	if !v.mem.WriteUint32Le(u32(p[9]), token) {
 		return statusInvalidMemoryAccess
 	}
-	req := &CallRequest{Cluster: cluster, Headers: headers, Body: append([]byte(nil), body...),
+	c := v.host.opts.Clusters[cluster]
+	// The request and its record live in the pending call: one allocation for the three.
+	pc := &pendingCall{v: v, token: token, root: r.id, sentNs: v.host.clock.Nanotime()}
+	pc.request = CallRequest{Cluster: cluster, Headers: headers, Body: append([]byte(nil), body...),
 		Trailers: DecodePairs(tb), Timeout: time.Duration(timeoutMS) * time.Millisecond}
-	rec := &Dispatch{Worker: v.index, Token: token, Cluster: cluster, Headers: req.Headers, Body: req.Body,
+	req := &pc.request
+	pc.record = Dispatch{Worker: v.index, Token: token, Cluster: cluster, Headers: req.Headers, Body: req.Body,
 		Trailers: req.Trailers, Timeout: req.Timeout, Sent: v.host.clock.Now()}
+	pc.rec = &pc.record
 	v.host.dispMu.Lock()
-	v.host.dispatches = appendRetained(v.host.dispatches, rec, v.host.opts.Retain)
+	v.host.dispatches = appendRetained(v.host.dispatches, pc.rec, v.host.opts.Retain)
 	v.host.dispMu.Unlock()
-	pc := &pendingCall{v: v, token: token, root: r.id, rec: rec, sentNs: v.host.clock.Nanotime()}
 	v.calls[token] = pc
 	if req.Timeout > 0 {
 		pc.timer = v.host.clock.AfterFunc(req.Timeout, func() {

@@ -125,6 +125,9 @@ type Host struct {
 	shared     *SharedStore
 	rr         map[string]*atomic.Uint32
 	transports map[string]*http.Transport
+	// clusterNames maps each cluster name to itself, so a lookup by the guest's bytes yields a string
+	// without allocating one per call.
+	clusterNames map[string]string
 
 	workers []*vm
 	next    atomic.Uint32
@@ -202,7 +205,9 @@ func NewHost(ctx context.Context, m *Module, o Options) (*Host, error) {
 		h.shared = NewSharedStore()
 	}
 	h.transports = map[string]*http.Transport{}
+	h.clusterNames = map[string]string{}
 	for name, c := range o.Clusters {
+		h.clusterNames[name] = name
 		h.rr[name] = new(atomic.Uint32)
 		if len(c.Addresses) > 0 {
 			h.transports[name] = newClusterTransport(c)

@@ -145,14 +145,15 @@ func DecodePairs(b []byte) Headers {
 	}
 	out := make(Headers, 0, n)
 	sizes := b[4:]
-	data := b[4+8*n:]
+	// One copy of all keys and values; each pair is a view into it (one allocation instead of two per pair).
+	data := string(b[4+8*n:])
 	for i := uint32(0); i < n; i++ {
 		kl := binary.LittleEndian.Uint32(sizes[8*i:])
 		vl := binary.LittleEndian.Uint32(sizes[8*i+4:])
 		if uint64(len(data)) < uint64(kl)+uint64(vl)+2 || data[kl] != 0 || data[kl+1+vl] != 0 {
 			return nil
 		}
-		out = append(out, [2]string{string(data[:kl]), string(data[kl+1 : kl+1+vl])})
+		out = append(out, [2]string{data[:kl], data[kl+1 : kl+1+vl]})
 		data = data[kl+vl+2:]
 	}
 	return out
