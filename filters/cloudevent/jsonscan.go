@@ -20,6 +20,7 @@ type jsonValue struct {
 	start, end       int32 // the value's text
 	depth            uint8 // 1 for a member or element of the top-level value, 2 below that
 	escaped          bool  // the value is a string with escapes
+	keyEscaped       bool  // the member name has escapes
 }
 
 // kind returns the first byte of the value: '{', '[', '"', 't', 'f', 'n', '-' or a digit.
@@ -45,6 +46,7 @@ func scanJSON(body []byte, maxDepth int, values []jsonValue) ([]jsonValue, strin
 		depth    int              // depth of the next value
 		keyStart int
 		keyEnd   int
+		keyEsc   bool // the member name has escapes
 		start    int
 		escaped  bool
 		ok       bool
@@ -67,7 +69,7 @@ value: // a value starts at i, at depth depth
 		if uint(depth-1) < uint(maxDepth) {
 			open[depth] = len(values)
 			values = append(values, jsonValue{keyStart: int32(keyStart), keyEnd: int32(keyEnd), start: int32(start),
-				depth: uint8(depth)})
+				depth: uint8(depth), keyEscaped: keyEsc})
 		}
 		kinds[depth] = c
 		depth++
@@ -81,7 +83,7 @@ value: // a value starts at i, at depth depth
 		if c == '{' {
 			goto key
 		}
-		keyStart, keyEnd = 0, 0
+		keyStart, keyEnd, keyEsc = 0, 0, false
 		goto value
 	case '"':
 		if i, escaped, ok = scanString(body, i+1); !ok {
@@ -109,7 +111,7 @@ value: // a value starts at i, at depth depth
 	}
 	if uint(depth-1) < uint(maxDepth) {
 		values = append(values, jsonValue{keyStart: int32(keyStart), keyEnd: int32(keyEnd), start: int32(start),
-			end: int32(i), depth: uint8(depth), escaped: escaped})
+			end: int32(i), depth: uint8(depth), escaped: escaped, keyEscaped: keyEsc})
 	}
 next: // a value ended just before i
 	if i < n && body[i] <= ' ' {
@@ -132,7 +134,7 @@ next: // a value ended just before i
 		if kinds[depth-1] == '{' {
 			goto key
 		}
-		keyStart, keyEnd = 0, 0
+		keyStart, keyEnd, keyEsc = 0, 0, false
 		goto value
 	case '}':
 		if kinds[depth-1] != '{' {
@@ -157,7 +159,7 @@ key: // a member name starts at i
 		return values, problemJSON
 	}
 	keyStart = i
-	if i, _, ok = scanString(body, i+1); !ok {
+	if i, keyEsc, ok = scanString(body, i+1); !ok {
 		return values, problemJSON
 	}
 	keyEnd = i

@@ -150,7 +150,7 @@ func readObject(body []byte, members []jsonValue, ev *event.Event, arena []byte)
 func (r *objectReader) member(m *jsonValue) error {
 	rawName := bytesView(r.body[m.keyStart:m.keyEnd])
 	name := rawName[1 : len(rawName)-1]
-	if strings.IndexByte(name, '\\') >= 0 {
+	if m.keyEscaped {
 		name = gjson.Parse(rawName).Str
 	}
 	isNull := m.kind(r.body) == 'n'
@@ -283,9 +283,14 @@ func (r *objectReader) text(m *jsonValue) string {
 // body unless the string has escapes.
 func (r *objectReader) stringContent(m *jsonValue) string {
 	if m.escaped {
-		return gjson.Parse(r.text(m)).Str
+		return r.unescaped(m)
 	}
-	return bytesView(r.body[m.start+1 : m.end-1])
+	return bytesView(r.body[m.start+1 : m.end-1]) // inlined: calls are dear in the wasm guest
+}
+
+// unescaped returns the content of a JSON string value with escapes.
+func (r *objectReader) unescaped(m *jsonValue) string {
+	return gjson.Parse(r.text(m)).Str
 }
 
 // ownedString returns the content of a JSON string value as a string that
