@@ -14,6 +14,13 @@ const memoryRequests = 20_000
 // maxLinearMemory is the bound on the guest's linear memory (SPEC: 16 MiB).
 const maxLinearMemory = 16 << 20
 
+// maxSecondHalfGrowth is how much the linear memory may grow over the second
+// half of the run and still count as flat: four wasm pages. How many copies
+// are in flight at once depends on the machine's load, which moves the Go
+// heap's peak by a page or two; a leak of 27 bytes per request over the
+// 10,000 requests of the second half would exceed it.
+const maxSecondHalfGrowth = 4 * 64 << 10
+
 // mixedTraffic plays request i of a mix: a non-event GET, a routed binary
 // event, a mirrored structured event, a batch, an invalid event.
 func mixedTraffic(tb testing.TB, e *env, i int) {
@@ -68,8 +75,8 @@ func TestMemory_StaysBoundedAndFlat(t *testing.T) {
 	if end > maxLinearMemory {
 		t.Errorf("linear memory %.1f MiB after %d mixed requests, want <= 16 MiB", mib(end), memoryRequests)
 	}
-	if end > half {
-		t.Errorf("linear memory grew over the second half: %.1f MiB -> %.1f MiB", mib(half), mib(end))
+	if end > half+maxSecondHalfGrowth {
+		t.Errorf("linear memory grew over the second half: %.2f MiB -> %.2f MiB", mib(half), mib(end))
 	}
 	fifth := uint64(memoryRequests / 5)
 	e.wantMetrics(map[string]uint64{"requests": memoryRequests, "events.binary": fifth, "events.structured": fifth,
