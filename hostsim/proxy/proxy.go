@@ -222,22 +222,7 @@ func (s *Server) pluginLog(name string) func(hostsim.LogEntry) {
 // callHandler answers a plugin's dispatch_http_call through cluster c.
 func callHandler(c *upstream.Cluster) func(context.Context, *hostsim.CallRequest) *hostsim.CallResponse {
 	return func(ctx context.Context, req *hostsim.CallRequest) *hostsim.CallResponse {
-		up := upstream.Request{Body: req.Body}
-		for _, h := range req.Headers {
-			switch h[0] {
-			case ":method":
-				up.Method = h[1]
-			case ":path":
-				up.Path = h[1]
-			case ":authority":
-				up.Authority = h[1]
-			default:
-				if !strings.HasPrefix(h[0], ":") {
-					up.Headers = append(up.Headers, h)
-				}
-			}
-		}
-		resp := c.Do(ctx, up)
+		resp := c.Do(ctx, upstream.NewRequest(req.Headers, req.Body))
 		if resp.Failure == "reset" {
 			return nil
 		}

@@ -63,7 +63,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cluster, _ := s.clusters.Get(route.Cluster)
-	resp := cluster.Do(ctx, toUpstream(req))
+	resp := cluster.Do(ctx, upstream.NewRequest(req.headers, req.body))
 	out := &message{headers: append(hostsim.Headers{{":status", strconv.Itoa(resp.Status)}}, resp.Headers...), body: resp.Body}
 	s.respond(w, s.encode(ctx, streams, out))
 }
@@ -284,24 +284,4 @@ func requestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	x := hex.EncodeToString(b[:])
 	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
-}
-
-// toUpstream turns the request the chain let through into a cluster request.
-func toUpstream(m message) upstream.Request {
-	req := upstream.Request{Body: m.body}
-	for _, h := range m.headers {
-		switch h[0] {
-		case ":method":
-			req.Method = h[1]
-		case ":path":
-			req.Path = h[1]
-		case ":authority":
-			req.Authority = h[1]
-		default:
-			if !strings.HasPrefix(h[0], ":") {
-				req.Headers = append(req.Headers, h)
-			}
-		}
-	}
-	return req
 }

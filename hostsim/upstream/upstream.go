@@ -31,6 +31,28 @@ type Request struct {
 	Body    []byte
 }
 
+// NewRequest makes a cluster request from a proxy-wasm style header list
+// (pseudo-headers :method, :path and :authority plus regular headers) and a
+// body. Other pseudo-headers are dropped.
+func NewRequest(headers [][2]string, body []byte) Request {
+	req := Request{Body: body}
+	for _, h := range headers {
+		switch h[0] {
+		case ":method":
+			req.Method = h[1]
+		case ":path":
+			req.Path = h[1]
+		case ":authority":
+			req.Authority = h[1]
+		default:
+			if !strings.HasPrefix(h[0], ":") {
+				req.Headers = append(req.Headers, h)
+			}
+		}
+	}
+	return req
+}
+
 // Response is a cluster's answer, real or made by hostsim on a failure.
 type Response struct {
 	Status int

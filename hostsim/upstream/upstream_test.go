@@ -117,3 +117,14 @@ func deadAddress(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+func TestNewRequestSplitsPseudoHeaders(t *testing.T) {
+	req := upstream.NewRequest([][2]string{{":method", "POST"}, {":path", "/events"}, {":authority", "audit"},
+		{":scheme", "http"}, {"content-type", "application/json"}}, []byte("{}"))
+	if req.Method != "POST" || req.Path != "/events" || req.Authority != "audit" || string(req.Body) != "{}" {
+		t.Fatalf("request %+v", req)
+	}
+	if len(req.Headers) != 1 || req.Headers[0] != [2]string{"content-type", "application/json"} {
+		t.Fatalf("headers %v: want only the regular header", req.Headers)
+	}
+}
