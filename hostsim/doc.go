@@ -15,8 +15,9 @@
 // notifications may be driven from any goroutine; work Envoy defers until the running VM call returns
 // (continue, close, local reply, dispatch callbacks) is deferred the same way. Each worker has a queue of
 // posted events (Envoy's dispatcher post) that the goroutine holding the VM runs before releasing it: dispatch
-// answers of a Cluster.Inline handler (no goroutine: the dispatching Stream call returns after the callback)
-// and answers or queue notifications arriving from other goroutines while the worker is busy. A VirtualClock makes ticks and
+// answers of a Cluster.Inline handler (no goroutine: the dispatching Stream call returns after the callback),
+// queue notifications for a registrant on the enqueuing worker, and answers or notifications arriving from
+// other goroutines while the worker is busy. A VirtualClock makes ticks and
 // dispatch timeouts fire only when a test advances it. WaitIdle returns as soon as the last dispatch or queue
 // notification has been delivered; MemorySize reports a worker's guest linear memory; histograms keep
 // counts, sums and Envoy's default buckets over every value and the last MaxHistogramSamples samples.
@@ -40,7 +41,7 @@
 // proxy_on_memory_allocate are not enforced; whole protobuf properties (xds.node) answer
 // SerializationFailure, their string fields work; gRPC calls answer Unimplemented; a local reply after the
 // response headers were forwarded resets the stream; roots whose on_done returns false at shutdown are not
-// deleted (proxy_done answers NotFound); proxy_on_queue_ready is posted to the registrant from a pool
-// goroutine, so a busy worker runs it after its current call but an enqueue does not guarantee it before the
-// next event (Envoy posts it from the enqueuing thread, ahead of later events).
+// deleted (proxy_done answers NotFound); proxy_on_queue_ready for a registrant on another worker is posted
+// from a pool goroutine, so it may run after that worker's next event (on the enqueuing worker it runs right
+// after the enqueuing call, as in Envoy).
 package hostsim

@@ -173,3 +173,28 @@ func TestEnvoy_SharedQueueNotifiesRegistrant(t *testing.T) {
 	mustLog(t, h, `queue_dequeue id=1 value="item1" err=ok`)
 	mustLog(t, h, "err=empty")
 }
+
+func TestEnvoy_QueueReadyRunsRightAfterTheEnqueuingCall(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "shared", Options{})
+	for round := 0; round < 50; round++ {
+		item := "item" + itoa(round)
+		from := len(h.Logs())
+		s := h.NewStream(context.Background())
+		if err := s.SendRequestHeaders(get("/", "x-enqueue", item), true); err != nil {
+			t.Fatal(err)
+		}
+		// Envoy posts the notification to the registrant worker's dispatcher: it has run when the
+		// enqueuing event is over, after the callback that enqueued (which logs once more after enqueue).
+		enqueued := logIndex(h, from, "queue_enqueue_unknown")
+		ready := logIndex(h, from, "queue_ready id=1")
+		dequeued := logIndex(h, from, `queue_dequeue id=1 value="`+item+`" err=ok`)
+		if enqueued < 0 || ready < enqueued || dequeued < ready {
+			t.Fatalf("round %d: want queue_ready after the enqueuing callback, before it returns; logs:\n%s",
+				round, dumpLogs(h))
+		}
+		if err := s.Complete(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -183,9 +183,13 @@ func hostEnqueue(v *vm, p []uint64) uint32 {
 	q.items = append(q.items, append([]byte(nil), val...))
 	owner, root, id := q.owner, q.root, q.id
 	s.mu.Unlock()
-	if owner != nil {
-		// Posted to the registrant's worker from a pool goroutine: a busy worker runs it right after its current
-		// VM call, an idle one at once. (Envoy posts it from the enqueuing thread itself.)
+	switch {
+	case owner == v:
+		// Envoy posts the notification to the registrant's dispatcher: it runs right after this VM call.
+		v.post(postedEvent{kind: postQueueReady, root: root, queue: id}, true)
+	case owner != nil:
+		// Another worker: posted from a pool goroutine (a VM never runs inside another VM's call); a busy
+		// worker runs it right after its current VM call, an idle one at once.
 		owner.host.inflight.start()
 		owner.host.tasks.run(func() {
 			defer owner.host.inflight.done()
