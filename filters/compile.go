@@ -347,11 +347,7 @@ func (c *compiler) routes(n *node) error {
 		if r.Name, err = ruleName(o, seen); err != nil {
 			return err
 		}
-		mn, err := o.require("match")
-		if err != nil {
-			return err
-		}
-		m, err := compileMatch(mn)
+		m, err := requireMatch(o)
 		if err != nil {
 			return err
 		}
@@ -384,24 +380,13 @@ func (c *compiler) mirrors(n *node) error {
 		if mi.Name, err = ruleName(o, seen); err != nil {
 			return err
 		}
-		mn, err := o.require("match")
+		m, err := requireMatch(o)
 		if err != nil {
 			return err
 		}
-		m, err := compileMatch(mn)
+		to, err := o.requireList("to", "subscriber")
 		if err != nil {
 			return err
-		}
-		tn, err := o.require("to")
-		if err != nil {
-			return err
-		}
-		to, err := asArray(tn)
-		if err != nil {
-			return err
-		}
-		if len(to) == 0 {
-			return errAt(tn, ErrMissing, "missing: at least one subscriber")
 		}
 		for _, t := range to {
 			id, err := c.subscriberRef(t)
@@ -440,24 +425,13 @@ func (c *compiler) publishers(n *node) error {
 		if err != nil {
 			return err
 		}
-		mn, err := o.require("match")
+		m, err := requireMatch(o)
 		if err != nil {
 			return err
 		}
-		m, err := compileMatch(mn)
+		ps, err := o.requireList("principals", "principal")
 		if err != nil {
 			return err
-		}
-		pn, err := o.require("principals")
-		if err != nil {
-			return err
-		}
-		ps, err := asArray(pn)
-		if err != nil {
-			return err
-		}
-		if len(ps) == 0 {
-			return errAt(pn, ErrMissing, "missing: at least one principal")
 		}
 		var p Publisher
 		for _, pi := range ps {
@@ -525,16 +499,9 @@ func jsonProfile(n *node, seen map[string]bool) (JSONProfile, error) {
 	if p.Name, err = ruleName(o, seen); err != nil {
 		return p, err
 	}
-	ctn, err := o.require("contentTypes")
+	cts, err := o.requireList("contentTypes", "content type")
 	if err != nil {
 		return p, err
-	}
-	cts, err := asArray(ctn)
-	if err != nil {
-		return p, err
-	}
-	if len(cts) == 0 {
-		return p, errAt(ctn, ErrMissing, "missing: at least one content type")
 	}
 	for _, ctn := range cts {
 		ct, err := asNonEmptyString(ctn)

@@ -9,6 +9,15 @@ import (
 var dialects = []string{"exact", "prefix", "suffix", "all", "any", "not", "data"}
 
 // compileMatch compiles a `match` list: every filter must hold; [] holds always.
+// requireMatch compiles the match list a route, mirror or publisher rule must have.
+func requireMatch(o object) (matcher, error) {
+	n, err := o.require("match")
+	if err != nil {
+		return matcher{}, err
+	}
+	return compileMatch(n)
+}
+
 func compileMatch(n *node) (matcher, error) {
 	items, err := asArray(n)
 	if err != nil {

@@ -272,6 +272,23 @@ func (o object) require(key string) (*node, error) {
 	return v, nil
 }
 
+// requireList returns the elements of the array at key, which must be present
+// and hold at least one element (what names them in the error).
+func (o object) requireList(key, what string) ([]*node, error) {
+	v, err := o.require(key)
+	if err != nil {
+		return nil, err
+	}
+	items, err := asArray(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, errAt(v, ErrMissing, "missing: at least one %s", what)
+	}
+	return items, nil
+}
+
 func asString(n *node) (string, error) {
 	if n.kind != kindString {
 		return "", wrongType(n, "string")
