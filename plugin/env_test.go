@@ -144,7 +144,8 @@ type envOptions struct {
 	allowStop bool   // AllowOnHeadersStopIteration
 	principal string // downstream peer URI SAN
 	endpoints []string
-	workers   int // worker VMs (default 1)
+	workers   int  // worker VMs (default 1)
+	inline    bool // subscribers answer on the dispatching worker (hostsim Cluster.Inline); never with gates
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -168,7 +169,7 @@ func startEnv(tb testing.TB, o envOptions) (*env, error) {
 	for _, name := range names {
 		s := &subscriberEndpoint{}
 		e.subs[name] = s
-		clusters[name] = hostsim.Cluster{Handler: s.handle}
+		clusters[name] = hostsim.Cluster{Handler: s.handle, Inline: o.inline}
 	}
 	h, err := hostsim.NewHost(context.Background(), pluginModule(tb), hostsim.Options{
 		Plugin: hostsim.PluginConfig{Name: "eventroute", RootID: "eventroute", VMID: "eventroute",
