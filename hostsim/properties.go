@@ -2,7 +2,6 @@ package hostsim
 
 import (
 	"encoding/binary"
-	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -22,12 +21,6 @@ func propBool(x bool) ([]byte, uint32) {
 		return []byte{1}, statusOK
 	}
 	return []byte{0}, statusOK
-}
-
-func propDouble(f float64) ([]byte, uint32) {
-	b := make([]byte, 8)
-	binary.LittleEndian.PutUint64(b, math.Float64bits(f))
-	return b, statusOK
 }
 
 // propHeaders encodes a header map as a pairs map, multiple values joined with ',' (CEL header map view).
@@ -386,5 +379,3 @@ func (s *Stream) responseProperty(rest []string) ([]byte, uint32) {
 	}
 	return notFound()
 }
-
-var _ = propDouble
