@@ -27,7 +27,7 @@
 // 180 ns of guest-side allocation; a whole empty-guest request lifecycle (six guest calls) about 1.3 µs, with
 // one host allocation (the Stream).
 //
-// What is modelled (project notes: ../shared/HOSTABI.md): Envoy's WASI answers (stdio fd_fdstat_get,
+// What is modelled (from the team's Envoy host notes): Envoy's WASI answers (stdio fd_fdstat_get,
 // fd_write to the log, no preopens, environment only from the VM configuration, poll_oneoff ENOSYS for
 // EnvoyVersion 1.33–1.38); export checks at load; copy-out without allocation for empty values; start
 // sequence per root with optional canary; the stream callback order (on_log before on_done); cumulative body

@@ -4,8 +4,8 @@
 // never called.
 //
 // The filter recognizes CloudEvents and JSON events in HTTP requests and
-// routes, mirrors or brokers them per its pluginConfig (see ../shared/SPEC.md
-// in the project documentation, README "Configuration").
+// routes, mirrors or brokers them per its pluginConfig (see the README,
+// "Configuration" and "Behaviour").
 package main
 
 import (
