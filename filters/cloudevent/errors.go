@@ -101,10 +101,10 @@ func (e *InvalidError) Error() string {
 	switch {
 	case e.Reason == ErrMissingAttribute && e.Attribute != "":
 		b = append(b, "missing "...)
-		b = append(b, e.Attribute...)
+		b = append(b, shownName(e.Attribute)...)
 		return string(b)
 	case e.Attribute != "":
-		b = append(b, e.Attribute...)
+		b = append(b, shownName(e.Attribute)...)
 		b = append(b, ": "...)
 	}
 	if e.Detail != "" {
