@@ -223,6 +223,11 @@ type dataCond struct {
 	hasPrefix, hasSuffix bool
 }
 
+// hasOperator reports whether the condition tests anything at all.
+func (d *dataCond) hasOperator() bool {
+	return d.hasEq || d.hasNe || d.cmp != 0 || d.hasIn || d.hasExists || d.hasPrefix || d.hasSuffix
+}
+
 // match evaluates the condition on the event's JSON data. Events whose data
 // is not JSON have no values: only `exists: false` can hold for them.
 func (d *dataCond) match(ev *event.Event) bool {

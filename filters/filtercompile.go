@@ -162,20 +162,17 @@ func compileData(n *node) (*dataCond, error) {
 		return nil, err
 	}
 	d := &dataCond{path: path}
-	ops := 0
-	if v := o.get("eq"); v != nil {
-		if d.eq, err = asScalar(v); err != nil {
-			return nil, err
+	for _, c := range []struct {
+		key string
+		dst *scalar
+		has *bool
+	}{{"eq", &d.eq, &d.hasEq}, {"ne", &d.ne, &d.hasNe}} {
+		if v := o.get(c.key); v != nil {
+			if *c.dst, err = asScalar(v); err != nil {
+				return nil, err
+			}
+			*c.has = true
 		}
-		d.hasEq = true
-		ops++
-	}
-	if v := o.get("ne"); v != nil {
-		if d.ne, err = asScalar(v); err != nil {
-			return nil, err
-		}
-		d.hasNe = true
-		ops++
 	}
 	for _, c := range []struct {
 		key string
@@ -187,7 +184,6 @@ func compileData(n *node) (*dataCond, error) {
 				return nil, err
 			}
 			d.cmp |= c.bit
-			ops++
 		}
 	}
 	if v := o.get("in"); v != nil {
@@ -206,30 +202,26 @@ func compileData(n *node) (*dataCond, error) {
 			d.in = append(d.in, s)
 		}
 		d.hasIn = true
-		ops++
 	}
 	if v := o.get("exists"); v != nil {
 		if d.exists, err = asBool(v); err != nil {
 			return nil, err
 		}
 		d.hasExists = true
-		ops++
 	}
-	if v := o.get("prefix"); v != nil {
-		if d.prefix, err = asNonEmptyString(v); err != nil {
-			return nil, err
+	for _, c := range []struct {
+		key string
+		dst *string
+		has *bool
+	}{{"prefix", &d.prefix, &d.hasPrefix}, {"suffix", &d.suffix, &d.hasSuffix}} {
+		if v := o.get(c.key); v != nil {
+			if *c.dst, err = asNonEmptyString(v); err != nil {
+				return nil, err
+			}
+			*c.has = true
 		}
-		d.hasPrefix = true
-		ops++
 	}
-	if v := o.get("suffix"); v != nil {
-		if d.suffix, err = asNonEmptyString(v); err != nil {
-			return nil, err
-		}
-		d.hasSuffix = true
-		ops++
-	}
-	if ops == 0 {
+	if !d.hasOperator() {
 		return nil, errAt(n, ErrEmptyFilter, "empty: no operator (want eq, ne, gt, ge, lt, le, in, exists, prefix or suffix)")
 	}
 	return d, nil
