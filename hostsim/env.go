@@ -251,14 +251,24 @@ func hostCloseStream(v *vm, p []uint64) uint32 {
 
 // Header maps.
 
-func hostGetHeaderMapValue(v *vm, p []uint64) uint32 {
-	m, st := v.headerMap(u32(p[0]), false)
+// headerMapKey resolves the map (p[0]) and key (p[1], p[2]) arguments shared by
+// get_ and remove_header_map_value.
+func headerMapKey(v *vm, p []uint64, write bool) (*Headers, []byte, uint32) {
+	m, st := v.headerMap(u32(p[0]), write)
 	if st != statusOK {
-		return st
+		return nil, nil, st
 	}
 	key, ok := v.read(u32(p[1]), u32(p[2]))
 	if !ok {
-		return statusInvalidMemoryAccess
+		return nil, nil, statusInvalidMemoryAccess
+	}
+	return m, key, statusOK
+}
+
+func hostGetHeaderMapValue(v *vm, p []uint64) uint32 {
+	m, key, st := headerMapKey(v, p, false)
+	if st != statusOK {
+		return st
 	}
 	for _, kv := range *m {
 		if equalKey(kv[0], key) {
@@ -297,6 +307,16 @@ func readKV(v *vm, p []uint64) (key, value string, ok bool) {
 }
 
 func hostAddHeaderMapValue(v *vm, p []uint64) uint32 {
+	return setHeaderMapValue(v, p, appendHeader)
+}
+
+func hostReplaceHeaderMapValue(v *vm, p []uint64) uint32 {
+	return setHeaderMapValue(v, p, replaceHeader)
+}
+
+// setHeaderMapValue is add/replace_header_map_value: set applies the
+// (lower-cased) key and value to the writable map named by p[0].
+func setHeaderMapValue(v *vm, p []uint64, set func(h Headers, key, value string) Headers) uint32 {
 	m, st := v.headerMap(u32(p[0]), true)
 	if st != statusOK {
 		return st
@@ -305,23 +325,14 @@ func hostAddHeaderMapValue(v *vm, p []uint64) uint32 {
 	if !ok {
 		return statusInvalidMemoryAccess
 	}
-	*m = append(*m, [2]string{k, val})
+	*m = set(*m, k, val)
 	v.headersChanged(u32(p[0]))
 	return statusOK
 }
 
-func hostReplaceHeaderMapValue(v *vm, p []uint64) uint32 {
-	m, st := v.headerMap(u32(p[0]), true)
-	if st != statusOK {
-		return st
-	}
-	k, val, ok := readKV(v, p)
-	if !ok {
-		return statusInvalidMemoryAccess
-	}
-	*m = replaceHeader(*m, k, val)
-	v.headersChanged(u32(p[0]))
-	return statusOK
+// appendHeader adds another entry for key (Envoy's addCopy).
+func appendHeader(h Headers, key, value string) Headers {
+	return append(h, [2]string{key, value})
 }
 
 // replaceHeader sets key to value: the first entry is replaced, later ones removed, or it is appended.
@@ -345,13 +356,9 @@ func replaceHeader(h Headers, key, value string) Headers {
 }
 
 func hostRemoveHeaderMapValue(v *vm, p []uint64) uint32 {
-	m, st := v.headerMap(u32(p[0]), true)
+	m, key, st := headerMapKey(v, p, true)
 	if st != statusOK {
 		return st
-	}
-	key, ok := v.read(u32(p[1]), u32(p[2]))
-	if !ok {
-		return statusInvalidMemoryAccess
 	}
 	out := (*m)[:0]
 	for _, kv := range *m {
