@@ -23,6 +23,19 @@ func propBool(x bool) ([]byte, uint32) {
 	return []byte{0}, statusOK
 }
 
+// propHeaderEntry answers response.headers / response.trailers: the whole
+// map for the bare path, else the first value of the named entry.
+func propHeaderEntry(h Headers, rest []string) ([]byte, uint32) {
+	if len(rest) == 1 {
+		return propHeaders(h)
+	}
+	val, ok := h.Get(rest[1])
+	if !ok {
+		return notFound()
+	}
+	return leaf(rest[2:], strB(val))
+}
+
 // propHeaders encodes a header map as a pairs map, multiple values joined with ',' (CEL header map view).
 func propHeaders(h Headers) ([]byte, uint32) {
 	var merged Headers
@@ -357,23 +370,9 @@ func (s *Stream) responseProperty(rest []string) ([]byte, uint32) {
 	case "size":
 		return leaf(rest[1:], intB(int64(len(d.forwarded)+len(d.body))))
 	case "headers":
-		if len(rest) == 1 {
-			return propHeaders(d.headers)
-		}
-		val, ok := d.headers.Get(rest[1])
-		if !ok {
-			return notFound()
-		}
-		return leaf(rest[2:], strB(val))
+		return propHeaderEntry(d.headers, rest)
 	case "trailers":
-		if len(rest) == 1 {
-			return propHeaders(d.trailers)
-		}
-		val, ok := d.trailers.Get(rest[1])
-		if !ok {
-			return notFound()
-		}
-		return leaf(rest[2:], strB(val))
+		return propHeaderEntry(d.trailers, rest)
 	case "grpc_status":
 		return notFound()
 	}
