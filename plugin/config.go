@@ -30,9 +30,10 @@ type settings struct {
 // subscriber is a configured subscriber with its metrics.
 type subscriber struct {
 	filters.Subscriber
-	metrics    subscriberMetrics
-	deadLetter *subscriber // nil without a deadLetter
-	timeoutMs  uint32
+	metrics     subscriberMetrics
+	deadLetter  *subscriber // nil without a deadLetter
+	timeoutMs   uint32
+	loggedDrops uint8 // bit 1<<DropReason set once that drop was logged
 }
 
 // loadSettings compiles a pluginConfig and defines its metrics.

@@ -205,13 +205,14 @@ func (p *pluginContext) notifyWaiter(d *pendingDelivery, ok bool) {
 	}
 }
 
-// logDrop logs a dropped delivery once per subscriber and reason.
+// logDrop logs a dropped delivery once per subscriber and reason (per
+// configuration: a new configuration logs again).
 func (p *pluginContext) logDrop(sub *subscriber, reason delivery.DropReason) {
-	key := sub.Name + "\x00" + reason.String()
-	if p.loggedDrop[key] {
+	bit := uint8(1) << reason
+	if sub.loggedDrops&bit != 0 {
 		return
 	}
-	p.loggedDrop[key] = true
+	sub.loggedDrops |= bit
 	proxywasm.LogWarn("eventroute: dropped a delivery to subscriber " + sub.Name + ": " + reason.String() +
 		" (counted in eventroute.subscriber." + sub.Name + ".dropped; logged once)")
 }

@@ -50,11 +50,10 @@ type pluginContext struct {
 	tickMs uint32 // current tick period
 
 	loggedNeedsHold, loggedHoldTimeout bool
-	loggedDrop                         map[string]bool
 }
 
 func newPluginContext(id uint32) *pluginContext {
-	return &pluginContext{id: id, held: map[uint32]*httpContext{}, loggedDrop: map[string]bool{}}
+	return &pluginContext{id: id, held: map[uint32]*httpContext{}}
 }
 
 // OnPluginStart implements types.PluginContext: it reads and compiles the
