@@ -15,25 +15,29 @@ import (
 // hold registers a stream paused in its headers callback.
 func (p *pluginContext) hold(h *httpContext) {
 	now := time.Now()
-	h.holdDeadline = now.Add(h.set.holdTimeout)
+	h.holdDeadline = now.Add(h.set.holdTimeout).UnixNano()
 	p.held[h.id] = h
+	h.inHeld = true
 	p.rearm(now)
 }
 
 // unhold forgets a stream that got its body or ended.
 func (p *pluginContext) unhold(h *httpContext) {
-	delete(p.held, h.id)
+	if h.inHeld {
+		delete(p.held, h.id)
+		h.inHeld = false
+	}
 }
 
 // expireHolds resumes the held streams whose deadline passed.
 func (p *pluginContext) expireHolds(now time.Time) {
 	resumed := false
 	for id, h := range p.held {
-		if now.Before(h.holdDeadline) {
+		if now.UnixNano() < h.holdDeadline {
 			continue
 		}
 		delete(p.held, id)
-		h.holding = false
+		h.inHeld, h.holding = false, false
 		resumed = true
 		if err := proxywasm.SetEffectiveContext(id); err != nil {
 			continue

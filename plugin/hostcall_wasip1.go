@@ -31,15 +31,13 @@ func (r *headerReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
 // value returns the first value of header key in map m, and whether the host
 // found it (any other status, e.g. the map is not available now, is "no").
 func (r *headerReader) value(m headerMap, key string) (string, bool) {
-	if key == "" {
-		return "", false
-	}
-	r.data, r.size = nil, 0
+	// The host writes both out-parameters when it answers Ok; an empty value
+	// comes back as size 0 (and possibly a nil pointer).
 	if proxyGetHeaderMapValue(uint32(m), unsafe.StringData(key), int32(len(key)),
 		unsafe.Pointer(&r.data), &r.size) != 0 {
 		return "", false
 	}
-	if r.data == nil || r.size <= 0 {
+	if r.size <= 0 || r.data == nil {
 		return "", true
 	}
 	return unsafe.String(r.data, r.size), true

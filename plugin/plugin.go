@@ -93,10 +93,11 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 		h := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
-		*h = httpContext{id: id, p: p, set: p.set, headers: h.headers[:0], failed: h.failed[:0]}
+		h.streamState = streamState{id: id}
+		h.set, h.headers, h.failed = p.set, h.headers[:0], h.failed[:0]
 		return h
 	}
-	return &httpContext{id: id, p: p, set: p.set}
+	return &httpContext{p: p, set: p.set, streamState: streamState{id: id}}
 }
 
 // maxFreeContexts bounds the recycled stream contexts kept per VM.
@@ -109,7 +110,7 @@ func (p *pluginContext) recycle(h *httpContext) {
 	if h.awaiting > 0 || len(p.free) >= maxFreeContexts {
 		return
 	}
-	if _, held := p.held[h.id]; held {
+	if h.inHeld {
 		return
 	}
 	clear(h.headers) // drop the views of the host's buffer; keep the capacity
@@ -143,8 +144,8 @@ func (p *pluginContext) rearm(now time.Time) {
 		}
 	}
 	for _, h := range p.held {
-		if next.IsZero() || h.holdDeadline.Before(next) {
-			next = h.holdDeadline
+		if deadline := time.Unix(0, h.holdDeadline); next.IsZero() || deadline.Before(next) {
+			next = deadline
 		}
 	}
 	var period uint32

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/eventroute/eventroute/filters"
 	"github.com/eventroute/eventroute/filters/event"
@@ -15,28 +14,36 @@ import (
 // hopHeader counts how many eventroute deliveries an event went through.
 const hopHeader = "x-eventroute-hop"
 
-// httpContext is one HTTP stream through the filter.
+// httpContext is one HTTP stream through the filter. Contexts are recycled
+// (see pluginContext.recycle): a new stream resets streamState in one
+// pointer-free assignment and keeps the slices' capacity.
 type httpContext struct {
 	types.DefaultHttpContext
-	id  uint32
 	p   *pluginContext
 	set *settings
 
-	class   filters.Classification
 	headers [][2]string // request headers as received (only for event requests)
-	hop     int         // incoming x-eventroute-hop
+	failed  []string    // broker "ack: delivered": subscribers whose first attempt failed
 
-	wantBody     bool      // the body is buffered and inspected at end of stream
-	holding      bool      // headers are paused and still modifiable
-	holdDeadline time.Time // when the hold guard resumes a stream that got no body
+	streamState
+}
+
+// streamState is the per-stream state of an httpContext, without pointers.
+type streamState struct {
+	id    uint32
+	class filters.Classification
+	hop   int // incoming x-eventroute-hop
+
+	wantBody     bool  // the body is buffered and inspected at end of stream
+	holding      bool  // headers are paused and still modifiable
+	inHeld       bool  // the stream is in its root's held map
+	holdDeadline int64 // when the hold guard resumes a stream that got no body (Unix ns)
 	bodySeen     bool
 	routed       bool // the route was decided (and applied) from headers
 	answered     bool // a local reply was sent
 	done         bool // the stream ended (OnHttpStreamDone)
 
-	// Broker "ack: delivered" bookkeeping.
-	awaiting int      // first attempts still running
-	failed   []string // subscribers whose first attempt failed
+	awaiting int // broker "ack: delivered": first attempts still running
 }
 
 // OnHttpRequestHeaders implements types.HttpContext.
