@@ -219,7 +219,7 @@ func (p *pluginContext) logDrop(sub *subscriber, reason delivery.DropReason) {
 
 // responseStatus reads :status of the current dispatch response; 0 if absent.
 func (p *pluginContext) responseStatus() int {
-	v, ok := p.hdr.value(callResponseHeaders, ":status")
+	v, ok := p.host.value(callResponseHeaders, ":status")
 	if !ok {
 		return 0
 	}

@@ -11,9 +11,20 @@ const (
 	callResponseHeaders headerMap = 6 // a dispatch's response headers (in its callback)
 )
 
-// headerReader reads single header values; its fields are the host call's
-// out-parameters, reused from call to call.
-type headerReader struct {
+// bufferType is a proxy-wasm buffer type.
+type bufferType uint32
+
+// The buffer the plugin reads.
+const requestBody bufferType = 0 // the stream's request body
+
+// hostReader makes the plugin's own host calls that return data: header
+// values and maps, buffer bytes and shared-queue items. Its fields are the
+// calls' out-parameters, reused from call to call (a VM runs one callback at
+// a time), so that, unlike the SDK's getters, nothing escapes to the heap per
+// call. What the calls return are views of the buffer the host allocated
+// through proxy_on_memory_allocate: ordinary Go heap memory, fresh for every
+// call, which stays alive as long as something refers to it.
+type hostReader struct {
 	data *byte
 	size int32
 }

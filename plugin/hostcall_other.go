@@ -2,10 +2,13 @@
 
 package main
 
-import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+import (
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
 
 // pairs appends the pairs of map m to dst through the SDK.
-func (r *headerReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
+func (r *hostReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
 	if m != requestHeaders {
 		return dst, false
 	}
@@ -19,7 +22,7 @@ func (r *headerReader) pairs(m headerMap, dst [][2]string) ([][2]string, bool) {
 // value returns the first value of header key in map m through the SDK (the
 // plugin runs only as wasip1; this keeps the package buildable and vettable
 // natively).
-func (r *headerReader) value(m headerMap, key string) (string, bool) {
+func (r *hostReader) value(m headerMap, key string) (string, bool) {
 	var headers [][2]string
 	var err error
 	switch m {
@@ -39,6 +42,17 @@ func (r *headerReader) value(m headerMap, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// buffer returns up to maxSize bytes of buffer b from start through the SDK.
+func (r *hostReader) buffer(b bufferType, start, maxSize int) ([]byte, error) {
+	if b != requestBody {
+		return nil, types.ErrorStatusBadArgument
+	}
+	return proxywasm.GetHttpRequestBody(start, maxSize)
+}
+
+// dequeue takes the next item of shared queue id through the SDK.
+func (r *hostReader) dequeue(id uint32) ([]byte, error) { return proxywasm.DequeueSharedQueue(id) }
 
 // incrementMetric adds n to a counter through the SDK.
 func incrementMetric(id uint32, n uint64) { proxywasm.MetricCounter(id).Increment(n) }

@@ -19,7 +19,7 @@ type pluginContext struct {
 	set *settings
 
 	// Per-request scratch, valid during one callback.
-	hdr       headerReader
+	host      hostReader
 	batch     filters.Batch
 	probe     [2][2]string
 	mirrorIdx []int

@@ -50,7 +50,7 @@ type streamState struct {
 func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	s, m := h.set, h.set.metrics
 	m.requests.inc()
-	if _, ok := h.p.hdr.value(requestHeaders, s.cfg.RouteHeader); ok {
+	if _, ok := h.p.host.value(requestHeaders, s.cfg.RouteHeader); ok {
 		if proxywasm.RemoveHttpRequestHeader(s.cfg.RouteHeader) == nil {
 			m.spoofed.inc()
 		}
@@ -96,15 +96,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 // one or two headers that decide it first, and the whole header map only for
 // requests that may be events (h.headers).
 func (h *httpContext) classify() bool {
-	router, hdr := h.set.router, &h.p.hdr
-	if _, ok := hdr.value(requestHeaders, "ce-specversion"); !ok {
-		ct, ok := hdr.value(requestHeaders, "content-type")
+	router, host := h.set.router, &h.p.host
+	if _, ok := host.value(requestHeaders, "ce-specversion"); !ok {
+		ct, ok := host.value(requestHeaders, "content-type")
 		if !ok {
 			return false
 		}
 		probe := append(h.p.probe[:0], [2]string{"content-type", ct})
 		if h.set.probePath {
-			if path, ok := hdr.value(requestHeaders, ":path"); ok {
+			if path, ok := host.value(requestHeaders, ":path"); ok {
 				probe = append(probe, [2]string{":path", path})
 			}
 		}
@@ -112,7 +112,7 @@ func (h *httpContext) classify() bool {
 			return false
 		}
 	}
-	headers, ok := hdr.pairs(requestHeaders, h.headers[:0])
+	headers, ok := host.pairs(requestHeaders, h.headers[:0])
 	if !ok {
 		proxywasm.LogWarn("eventroute: cannot read request headers")
 		return false
@@ -153,7 +153,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	h.wantBody = false
 	var body []byte
 	if bodySize > 0 {
-		b, err := proxywasm.GetHttpRequestBody(0, bodySize)
+		b, err := h.p.host.buffer(requestBody, 0, bodySize)
 		if err != nil {
 			proxywasm.LogWarn("eventroute: cannot read the request body: " + err.Error())
 			h.holding = false
@@ -173,7 +173,7 @@ func (h *httpContext) OnHttpRequestTrailers(int) types.Action {
 		return types.ActionContinue
 	}
 	h.wantBody = false
-	body, err := proxywasm.GetHttpRequestBody(0, h.set.cfg.Limits.MaxBodyBytes)
+	body, err := h.p.host.buffer(requestBody, 0, h.set.cfg.Limits.MaxBodyBytes)
 	if err != nil {
 		body = nil
 	}

@@ -56,7 +56,7 @@ func (p *pluginContext) OnQueueReady(queueID uint32) {
 	if !p.wakeable || queueID != p.wakeQueue {
 		return
 	}
-	_, _ = proxywasm.DequeueSharedQueue(queueID) // Empty is fine: the wake-up is what counts
+	_, _ = p.host.dequeue(queueID) // Empty is fine: the wake-up is what counts
 	p.wakePending = false
 	if len(p.queued) == 0 {
 		return
