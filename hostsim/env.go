@@ -300,10 +300,21 @@ func hostGetHeaderMapSize(v *vm, p []uint64) uint32 {
 	return statusOK
 }
 
-func readKV(v *vm, p []uint64) (key, value string, ok bool) {
+// readKV reads the key (p[1], p[2]) and value (p[3], p[4]) of an add or
+// replace. The key is lower-cased; when m already holds it, the stored string
+// is reused instead of a new copy.
+func readKV(v *vm, m Headers, p []uint64) (key, value string, ok bool) {
 	k, ok1 := v.read(u32(p[1]), u32(p[2]))
 	val, ok2 := v.readString(u32(p[3]), u32(p[4]))
-	return lowerASCII(string(k)), val, ok1 && ok2
+	if !ok1 || !ok2 {
+		return "", "", false
+	}
+	for _, kv := range m {
+		if equalKey(kv[0], k) {
+			return kv[0], val, true
+		}
+	}
+	return lowerASCII(string(k)), val, true
 }
 
 func hostAddHeaderMapValue(v *vm, p []uint64) uint32 {
@@ -321,7 +332,7 @@ func setHeaderMapValue(v *vm, p []uint64, set func(h Headers, key, value string)
 	if st != statusOK {
 		return st
 	}
-	k, val, ok := readKV(v, p)
+	k, val, ok := readKV(v, *m, p)
 	if !ok {
 		return statusInvalidMemoryAccess
 	}

@@ -733,7 +733,7 @@ func (v *vm) headerMap(mt uint32, write bool) (*Headers, uint32) {
 	if !trailers {
 		if d.phase == phaseHeaders || d.hstate == hStopAll || d.hstate == hStopIter {
 			if write && !d.headersOwned {
-				d.headers, d.headersOwned = d.headers.Clone(), true
+				d.headers, d.headersOwned = d.headers.cloneToWrite(), true
 			}
 			return &d.headers, statusOK
 		}
@@ -742,7 +742,7 @@ func (v *vm) headerMap(mt uint32, write bool) (*Headers, uint32) {
 	switch {
 	case d.phase == phaseTrailers || d.trailersHeld || (d.trailersIn && !d.trailersDone && d.hstate == hStopAll):
 		if write && !d.trailersOwned {
-			d.trailers, d.trailersOwned = d.trailers.Clone(), true
+			d.trailers, d.trailersOwned = d.trailers.cloneToWrite(), true
 		}
 		return &d.trailers, statusOK
 	case d.phase == phaseBody && d.eosIn && !d.trailersIn:

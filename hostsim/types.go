@@ -35,6 +35,15 @@ func (h Headers) Clone() Headers {
 	return out
 }
 
+// cloneToWrite copies h before a guest changes it, with room for a few
+// added headers (a filter typically adds or replaces two or three), so the
+// additions do not grow the copy again.
+func (h Headers) cloneToWrite() Headers {
+	out := make(Headers, len(h), len(h)+4)
+	copy(out, h)
+	return out
+}
+
 // LogLevel is a proxy-wasm log level.
 type LogLevel int
 
