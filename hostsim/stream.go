@@ -120,14 +120,25 @@ func (s *Stream) failVM() {
 	s.notify()
 }
 
+// forwardHeld moves the held body to the forwarded bytes: the buffer itself
+// when nothing was forwarded yet (no copy of a whole buffered body), else a
+// copy appended to what was.
+func (d *direction) forwardHeld() {
+	if len(d.forwarded) == 0 {
+		d.forwarded, d.body = d.body, nil
+		return
+	}
+	d.forwarded = append(d.forwarded, d.body...)
+	d.body = d.body[:0]
+}
+
 // forwardAll forwards everything held in direction i.
 func (s *Stream) forwardAll(i int) {
 	d := &s.dirs[i]
 	if d.hstate != hNone {
 		d.hstate = hContinued
 	}
-	d.forwarded = append(d.forwarded, d.body...)
-	d.body = d.body[:0]
+	d.forwardHeld()
 	d.bodyStopped, d.bodySeen, d.trailersHeld = false, false, false
 	if d.trailersIn {
 		d.trailersDone = true
@@ -229,8 +240,7 @@ func (s *Stream) forwardBody(i int) {
 	if d.hstate != hContinued {
 		d.hstate = hContinued
 	}
-	d.forwarded = append(d.forwarded, d.body...)
-	d.body = d.body[:0]
+	d.forwardHeld()
 	d.bodyStopped, d.bodySeen = false, false
 	if d.trailersAdded {
 		d.trailersIn, d.trailersDone = true, true
