@@ -113,12 +113,7 @@ func BenchmarkBinaryEventRoutedAmong1000Routes(b *testing.B) {
 	}
 	routes.WriteString(`]}`)
 	e := newEnv(b, envOptions{config: config(b, hostModes[0], routes.String())})
-	headers, body := binaryTransfer("bench")
-	for i := range headers {
-		if headers[i][0] == "ce-type" {
-			headers[i][1] = "t777"
-		}
-	}
+	headers, body := routedBinaryEvent()
 	if s := lifecycle(b, e.host, headers, body); s.Request().Headers.Value("x-eventroute-subscriber") != "accounts" {
 		b.Fatal("the benchmark event is not routed")
 	}
@@ -127,6 +122,18 @@ func BenchmarkBinaryEventRoutedAmong1000Routes(b *testing.B) {
 		p.step(b, func() { lifecycle(b, e.host, headers, body) })
 	}
 	p.report(b)
+}
+
+// routedBinaryEvent is the binary-mode event of the routing benchmarks: its
+// type matches route 777 of 1,000.
+func routedBinaryEvent() (hostsim.Headers, []byte) {
+	headers, body := binaryTransfer("bench")
+	for i := range headers {
+		if headers[i][0] == "ce-type" {
+			headers[i][1] = "t777"
+		}
+	}
+	return headers, body
 }
 
 // mirrorBatch is how many requests run between waits for their copies'
@@ -141,8 +148,7 @@ func benchmarkMirror(b *testing.B, dataBytes int) {
 	// goroutine hand-offs of the test's subscribers.
 	e := newEnv(b, envOptions{inline: true, config: config(b, hostModes[0],
 		`{"routes": [], "mirrors": [{"name": "two", "match": [], "to": ["audit", "orig"]}]}`)})
-	data := `{"pad":"` + strings.Repeat("x", max(0, dataBytes-10)) + `"}`
-	body := []byte(`{"specversion":"1.0","id":"m","source":"Bank","type":"转账","datacontenttype":"application/json","data":` + data + `}`)
+	body := mirroredEvent(dataBytes)
 	e.subs["audit"].discard, e.subs["orig"].discard = true, true
 	b.SetBytes(int64(len(body)))
 	p := newFloorPair(b)
@@ -174,3 +180,84 @@ func benchmarkMirror(b *testing.B, dataBytes int) {
 
 func BenchmarkStructured1KiBMirroredTo2(b *testing.B)  { benchmarkMirror(b, 1024) }
 func BenchmarkStructured64KiBMirroredTo2(b *testing.B) { benchmarkMirror(b, 64*1024) }
+
+// mirroredEvent is the structured event of the mirror benchmarks, with
+// dataBytes of data.
+func mirroredEvent(dataBytes int) []byte {
+	data := `{"pad":"` + strings.Repeat("x", max(0, dataBytes-10)) + `"}`
+	return []byte(`{"specversion":"1.0","id":"m","source":"Bank","type":"转账","datacontenttype":"application/json","data":` +
+		data + `}`)
+}
+
+// The Bound benchmarks run testdata/guests/bound on the request of the
+// plugin benchmark they are named after: the guest makes only the host calls
+// any plugin on this SDK must make for that request (see its package
+// comment), so its x-floor is the smallest the plugin's can be.
+
+// newBoundHost starts the bound guest for scenario, with clusters "audit"
+// and "orig" answering 200 inline (as the mirror benchmarks' subscribers do).
+func newBoundHost(b *testing.B, scenario string) *hostsim.Host {
+	b.Helper()
+	answer := func(context.Context, *hostsim.CallRequest) *hostsim.CallResponse {
+		return &hostsim.CallResponse{Headers: hostsim.Headers{{":status", "200"}}}
+	}
+	h, err := hostsim.NewHost(context.Background(), loadModule(b, "testdata/guests/bound"), hostsim.Options{
+		Plugin: hostsim.PluginConfig{Configuration: []byte(scenario)},
+		Clusters: map[string]hostsim.Cluster{
+			"audit": {Handler: answer, Inline: true}, "orig": {Handler: answer, Inline: true}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+func BenchmarkBoundBinaryEventRouted(b *testing.B) {
+	h := newBoundHost(b, "binary-route")
+	headers, body := routedBinaryEvent()
+	if s := lifecycle(b, h, headers, body); s.Request().Headers.Value(":path") != "/events" {
+		b.Fatal("the bound guest did not rewrite the request")
+	}
+	p := newFloorPair(b)
+	for b.Loop() {
+		p.step(b, func() { lifecycle(b, h, headers, body) })
+	}
+	p.report(b)
+}
+
+func BenchmarkBoundStructured1KiBMirroredTo2(b *testing.B) {
+	h := newBoundHost(b, "structured-mirror")
+	body := mirroredEvent(1024)
+	b.SetBytes(int64(len(body)))
+	p := newFloorPair(b)
+	i := 0
+	for b.Loop() {
+		p.timePlugin(func() {
+			lifecycle(b, h, structuredHeaders(), body)
+			if i++; i%mirrorBatch == 0 {
+				if err := h.WaitIdle(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if i%mirrorBatch == 0 {
+			p.timeFloor(b, mirrorBatch)
+		}
+	}
+	if rest := i % mirrorBatch; rest > 0 {
+		p.timePlugin(func() {
+			if err := h.WaitIdle(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		})
+		p.timeFloor(b, rest)
+	}
+	p.report(b)
+	b.StopTimer()
+	for _, c := range []string{"audit", "orig"} {
+		if got, _ := h.Metric("eventroute.subscriber." + c + ".delivered"); got != uint64(i) {
+			b.Fatalf("%s: %d answers for %d requests", c, got, i)
+		}
+	}
+}
