@@ -3,6 +3,7 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -194,9 +195,46 @@ func mirroredEvent(dataBytes int) []byte {
 // any plugin on this SDK must make for that request (see its package
 // comment), so its x-floor is the smallest the plugin's can be.
 
+// TestBoundGuest checks that the bound guest does, for each scenario, what
+// the plugin does for the user on the same request, so the Bound benchmarks
+// time real work.
+func TestBoundGuest(t *testing.T) {
+	h := newBoundHost(t, "binary-route")
+	headers, body := routedBinaryEvent()
+	got := lifecycle(t, h, headers, body).Request().Headers
+	if got.Value("x-eventroute-subscriber") != "accounts" || got.Value(":authority") != "accounts.bank.svc.cluster.local" ||
+		got.Value(":path") != "/events" {
+		t.Errorf("binary-route: request headers %v", got)
+	}
+	h = newBoundHost(t, "structured-mirror")
+	event := mirroredEvent(1024)
+	lifecycle(t, h, structuredHeaders(), event)
+	if err := h.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := h.Dispatches()
+	if len(calls) != 2 {
+		t.Fatalf("structured-mirror: %d calls, want 2", len(calls))
+	}
+	for _, c := range calls {
+		if !bytes.Equal(c.Body, event) || c.Status != 200 {
+			t.Errorf("structured-mirror: call to %s answered %d with a %d-byte body", c.Cluster, c.Status, len(c.Body))
+		}
+	}
+	for _, c := range []string{"audit", "orig"} {
+		if n, _ := h.Metric("eventroute.subscriber." + c + ".delivered"); n != 1 {
+			t.Errorf("structured-mirror: %s delivered %d, want 1", c, n)
+		}
+	}
+	if _, err := hostsim.NewHost(context.Background(), loadModule(t, "testdata/guests/bound"),
+		hostsim.Options{Plugin: hostsim.PluginConfig{Configuration: []byte("nothing")}}); err == nil {
+		t.Error("an unknown scenario started")
+	}
+}
+
 // newBoundHost starts the bound guest for scenario, with clusters "audit"
 // and "orig" answering 200 inline (as the mirror benchmarks' subscribers do).
-func newBoundHost(b *testing.B, scenario string) *hostsim.Host {
+func newBoundHost(b testing.TB, scenario string) *hostsim.Host {
 	b.Helper()
 	answer := func(context.Context, *hostsim.CallRequest) *hostsim.CallResponse {
 		return &hostsim.CallResponse{Headers: hostsim.Headers{{":status", "200"}}}
