@@ -12,7 +12,8 @@ import (
 )
 
 // pendingDelivery is one message to one subscriber, from scheduling until it
-// is delivered, dead-lettered or dropped.
+// is delivered, dead-lettered or dropped. Deliveries are pooled per plugin
+// context (see newDelivery and release).
 type pendingDelivery struct {
 	sub     *subscriber
 	headers [][2]string
@@ -20,7 +21,7 @@ type pendingDelivery struct {
 	attempt int       // attempts dispatched so far
 	due     time.Time // when a waiting retry is dispatched
 	sentAt  time.Time // when the current attempt was dispatched
-	// events are snapshots for the dead-letter message (nil without a deadLetter).
+	// events are snapshots for the dead-letter message (empty without a deadLetter).
 	events []*event.Event
 	// origMode is how the events arrived (dead-letter "original" format).
 	origMode event.Mode
@@ -29,6 +30,55 @@ type pendingDelivery struct {
 	isDeadLetter bool
 	// waiter is a broker stream waiting for the first attempt ("ack: delivered").
 	waiter *httpContext
+	// onAnswer is the dispatch callback of this delivery, made once when the
+	// delivery is allocated and kept while it is pooled (a closure made per
+	// dispatch would be one more allocation per attempt).
+	onAnswer func(numHeaders, bodySize, numTrailers int)
+}
+
+// maxSpareDeliveries bounds the finished deliveries kept for reuse per VM.
+const maxSpareDeliveries = 256
+
+// maxSpareCap bounds the capacity of the headers and of the events a pooled
+// delivery keeps (a batch or an event with many extensions does not make
+// every spare delivery large).
+const maxSpareCap = 32
+
+// newDelivery returns an empty delivery to sub, reused when one is spare. Its
+// headers and events are empty slices whose capacity may be reused.
+func (p *pluginContext) newDelivery(sub *subscriber) *pendingDelivery {
+	if n := len(p.spare); n > 0 {
+		d := p.spare[n-1]
+		p.spare[n-1] = nil
+		p.spare = p.spare[:n-1]
+		d.sub = sub
+		return d
+	}
+	d := &pendingDelivery{sub: sub, headers: make([][2]string, 0, 8)}
+	d.onAnswer = func(numHeaders, bodySize, _ int) { p.onResponse(d, numHeaders, bodySize) }
+	return d
+}
+
+// release keeps a finished delivery (delivered, dead-lettered or dropped)
+// for reuse. Only a delivery that nothing refers to any more is released:
+// it is in neither p.queued nor p.waiting, its waiter was notified, and no
+// dispatch of it is in flight (a dispatch callback runs once, and finish
+// releases the delivery only after it, or after a dispatch the proxy
+// refused, which registers no callback).
+func (p *pluginContext) release(d *pendingDelivery) {
+	headers, events, onAnswer := d.headers, d.events, d.onAnswer
+	clear(headers) // drop the references to the message's strings; keep the capacity
+	clear(events)
+	if cap(headers) > maxSpareCap {
+		headers = nil
+	}
+	if cap(events) > maxSpareCap {
+		events = nil
+	}
+	*d = pendingDelivery{headers: headers[:0], events: events[:0], onAnswer: onAnswer}
+	if len(p.spare) < maxSpareDeliveries {
+		p.spare = append(p.spare, d)
+	}
 }
 
 // maxErrorText bounds the eventrouteerror extension (SPEC §3.3).
@@ -36,7 +86,7 @@ const maxErrorText = 1024
 
 // schedule admits a delivery and dispatches it: at once when running on the
 // root context, else from the root's wake-up right after the current stream
-// callback (see wake.go).
+// callback (see wake.go). The caller hands d over: it must not use d after.
 func (p *pluginContext) schedule(d *pendingDelivery) {
 	m := &d.sub.metrics
 	m.sent.inc()
@@ -47,6 +97,7 @@ func (p *pluginContext) schedule(d *pendingDelivery) {
 			d.waiter = nil
 			w.addFailed(d.sub.Name)
 		}
+		p.release(d)
 		return
 	}
 	if d.waiter != nil {
@@ -60,12 +111,12 @@ func (p *pluginContext) schedule(d *pendingDelivery) {
 	p.wake()
 }
 
-// dispatch sends one attempt.
+// dispatch sends one attempt. The caller must not use d after: a refused
+// dispatch may finish (and release) it.
 func (p *pluginContext) dispatch(d *pendingDelivery, now time.Time) {
 	d.attempt++
 	d.sentAt = now
-	_, err := proxywasm.DispatchHttpCall(d.sub.Cluster, d.headers, d.body, nil, d.sub.timeoutMs,
-		func(numHeaders, bodySize, _ int) { p.onResponse(d, numHeaders, bodySize) })
+	_, err := proxywasm.DispatchHttpCall(d.sub.Cluster, d.headers, d.body, nil, d.sub.timeoutMs, d.onAnswer)
 	if err != nil {
 		p.finish(d, 0, "dispatch refused by the proxy: "+err.Error(), true, now)
 	}
@@ -132,7 +183,8 @@ func (p *pluginContext) onResponse(d *pendingDelivery, numHeaders, bodySize int)
 }
 
 // finish accounts for the end of one attempt: delivered, retried later,
-// dead-lettered or dropped.
+// dead-lettered or dropped. Unless it waits for a retry, d is released: the
+// caller must not use it after.
 func (p *pluginContext) finish(d *pendingDelivery, status int, errText string, refused bool, now time.Time) {
 	m := &d.sub.metrics
 	o := delivery.Outcome{Status: status}
@@ -140,6 +192,7 @@ func (p *pluginContext) finish(d *pendingDelivery, status int, errText string, r
 		m.delivered.inc()
 		p.notifyWaiter(d, true)
 		p.budget.Release(len(d.body))
+		p.release(d)
 		return
 	}
 	m.failed.inc()
@@ -155,6 +208,7 @@ func (p *pluginContext) finish(d *pendingDelivery, status int, errText string, r
 	if dl := d.sub.deadLetter; dl != nil && !d.isDeadLetter && len(d.events) > 0 {
 		m.deadLettered.inc()
 		p.sendToDeadLetter(d, dl, status, errText)
+		p.release(d)
 		return
 	}
 	m.dropped.inc()
@@ -163,6 +217,7 @@ func (p *pluginContext) finish(d *pendingDelivery, status int, errText string, r
 		reason = delivery.DropDispatchError
 	}
 	p.logDrop(d.sub, reason)
+	p.release(d)
 }
 
 // sendToDeadLetter schedules the events of a failed delivery to the
@@ -179,9 +234,11 @@ func (p *pluginContext) sendToDeadLetter(d *pendingDelivery, dl *subscriber, sta
 		if mode != event.ModeBinary {
 			mode = event.ModeStructured
 		}
-		headers, body := encodeOne(dl, ev, mode, d.hop)
-		p.schedule(&pendingDelivery{sub: dl, headers: headers, body: body, origMode: mode, hop: d.hop,
-			isDeadLetter: true, events: []*event.Event{ev}})
+		dd := p.newDelivery(dl)
+		dd.headers, dd.body = encodeOne(dd.headers, dl, ev, mode, d.hop)
+		dd.origMode, dd.hop, dd.isDeadLetter = mode, d.hop, true
+		dd.events = append(dd.events, ev)
+		p.schedule(dd)
 	}
 }
 

@@ -97,7 +97,8 @@ func (h *httpContext) sendTo(sub *subscriber, events []event.Event, idxs []int, 
 	asIs := (sub.Format == filters.FormatOriginal && mode != event.ModeBinary) ||
 		(sub.Format == filters.FormatStructured && mode == event.ModeStructured)
 	if asIs {
-		headers := baseHeaders(sub, h.hop, 1)
+		d := p.newDelivery(sub)
+		headers := appendBaseHeaders(d.headers, sub, h.hop)
 		msg := body
 		ct := requestContentType(h.headers)
 		if mode == event.ModeBatch && len(idxs) != len(events) {
@@ -110,9 +111,12 @@ func (h *httpContext) sendTo(sub *subscriber, events []event.Event, idxs []int, 
 			p.eventPtrs = ptrs[:0]
 			ct = mediaBatch
 		}
-		headers = append(headers, [2]string{"content-type", ct})
-		p.schedule(&pendingDelivery{sub: sub, headers: headers, body: msg, origMode: mode, hop: h.hop,
-			waiter: waiter, events: snapshots(sub, events, idxs)})
+		d.headers = append(headers, [2]string{"content-type", ct})
+		d.body, d.origMode, d.hop, d.waiter = msg, mode, h.hop, waiter
+		for _, i := range idxs {
+			d.events = appendSnapshot(d.events, sub, &events[i])
+		}
+		p.schedule(d)
 		return
 	}
 	as := event.ModeStructured
@@ -120,16 +124,19 @@ func (h *httpContext) sendTo(sub *subscriber, events []event.Event, idxs []int, 
 		as = event.ModeBinary
 	}
 	for _, i := range idxs {
-		headers, msg := encodeOne(sub, &events[i], as, h.hop)
-		p.schedule(&pendingDelivery{sub: sub, headers: headers, body: msg, origMode: mode, hop: h.hop,
-			waiter: waiter, events: snapshots(sub, events, idxs[:0:0], i)})
+		d := p.newDelivery(sub)
+		d.headers, d.body = encodeOne(d.headers, sub, &events[i], as, h.hop)
+		d.origMode, d.hop, d.waiter = mode, h.hop, waiter
+		d.events = appendSnapshot(d.events, sub, &events[i])
+		p.schedule(d)
 	}
 }
 
-// encodeOne encodes one event for a subscriber in binary or structured mode.
-func encodeOne(sub *subscriber, ev *event.Event, as event.Mode, hop int) ([][2]string, []byte) {
+// encodeOne encodes one event for a subscriber in binary or structured mode:
+// it appends the message's headers to dst and returns them with its body.
+func encodeOne(dst [][2]string, sub *subscriber, ev *event.Event, as event.Mode, hop int) ([][2]string, []byte) {
 	if as == event.ModeBinary {
-		headers := baseHeaders(sub, hop, 10)
+		headers := appendBaseHeaders(dst, sub, hop)
 		n := len(headers)
 		headers = cloudevent.AppendBinaryHeaders(headers, ev)
 		for i := n; i < len(headers); i++ {
@@ -137,19 +144,19 @@ func encodeOne(sub *subscriber, ev *event.Event, as event.Mode, hop int) ([][2]s
 		}
 		return headers, bytes.Clone(cloudevent.BinaryBody(ev))
 	}
-	headers := append(baseHeaders(sub, hop, 1), [2]string{"content-type", mediaStructured})
+	headers := append(appendBaseHeaders(dst, sub, hop), [2]string{"content-type", mediaStructured})
 	return headers, cloudevent.AppendStructured(nil, ev)
 }
 
-// baseHeaders are the request line of a delivery: POST to the subscriber's
-// path and authority, one hop more than the incoming request.
-func baseHeaders(sub *subscriber, hop, extra int) [][2]string {
-	headers := make([][2]string, 4, 4+extra)
-	headers[0] = [2]string{":method", "POST"}
-	headers[1] = [2]string{":path", sub.Path}
-	headers[2] = [2]string{":authority", sub.Authority}
-	headers[3] = [2]string{hopHeader, strconv.Itoa(hop + 1)}
-	return headers
+// appendBaseHeaders appends the request line of a delivery to dst: POST to
+// the subscriber's path and authority, one hop more than the incoming
+// request.
+func appendBaseHeaders(dst [][2]string, sub *subscriber, hop int) [][2]string {
+	return append(dst,
+		[2]string{":method", "POST"},
+		[2]string{":path", sub.Path},
+		[2]string{":authority", sub.Authority},
+		[2]string{hopHeader, strconv.Itoa(hop + 1)})
 }
 
 // requestContentType returns the request's content-type header value.
@@ -162,21 +169,14 @@ func requestContentType(headers [][2]string) string {
 	return "application/json"
 }
 
-// snapshots copies the events a delivery carries when its subscriber has a
-// dead-letter subscriber, so the dead-letter message can be built after the
-// request's buffers are reused. extra lists more event indexes.
-func snapshots(sub *subscriber, events []event.Event, idxs []int, extra ...int) []*event.Event {
+// appendSnapshot appends a copy of an event a delivery carries to dst when
+// its subscriber has a dead-letter subscriber, so the dead-letter message can
+// be built after the request's buffers are reused.
+func appendSnapshot(dst []*event.Event, sub *subscriber, ev *event.Event) []*event.Event {
 	if sub.deadLetter == nil {
-		return nil
+		return dst
 	}
-	out := make([]*event.Event, 0, len(idxs)+len(extra))
-	for _, i := range idxs {
-		out = append(out, cloneEvent(&events[i]))
-	}
-	for _, i := range extra {
-		out = append(out, cloneEvent(&events[i]))
-	}
-	return out
+	return append(dst, cloneEvent(ev))
 }
 
 // cloneEvent deep-copies an event (strings, extensions and data).

@@ -31,6 +31,7 @@ type pluginContext struct {
 	budget  delivery.Budget
 	queued  []*pendingDelivery // scheduled by a stream, dispatched from the root on the wake-up (see wake)
 	waiting []*pendingDelivery // waiting for a retry
+	spare   []*pendingDelivery // finished deliveries kept for reuse (see newDelivery)
 	onRoot  bool               // the current callback runs on the root context
 
 	// The wake-up queue: a shared queue registered by this root, so a stream
