@@ -136,7 +136,7 @@ func hostHTTPCall(v *vm, p []uint64) uint32 {
 		Trailers: req.Trailers, Timeout: req.Timeout, Sent: v.host.clock.Now()}
 	pc.rec = &pc.record
 	v.host.dispMu.Lock()
-	v.host.dispatches = appendRetained(v.host.dispatches, pc.rec, v.host.opts.Retain)
+	v.host.retainDispatch(pc.rec)
 	v.host.dispMu.Unlock()
 	v.calls[token] = pc
 	if req.Timeout > 0 {

@@ -111,6 +111,28 @@ func TestRetainedLogsAreBounded(t *testing.T) {
 	}
 }
 
+// TestRetainedDispatchBodiesAreBounded: dispatch records are also dropped
+// by the size of their bodies, newest kept, so large bodies cannot make a
+// long run hold gigabytes.
+func TestRetainedDispatchBodiesAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t, "dispatch", Options{RetainBodyBytes: 4000, Clusters: map[string]Cluster{"svc": okCluster("")}})
+	for i := 0; i < 50; i++ {
+		body := strings.Repeat(string(rune('a'+i%26)), 999) + itoa(i%10)
+		if _, err := h.Do(context.Background(), dispatchReq("svc", "x-call-body", body), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := h.Dispatches()
+	total := 0
+	for _, r := range d {
+		total += len(r.Body)
+	}
+	if len(d) == 0 || total > 4000 || string(d[len(d)-1].Body[998:]) != "x9" {
+		t.Fatalf("%d records hold %d body bytes; newest ends %q", len(d), total, d[len(d)-1].Body[998:])
+	}
+}
+
 // logIndex returns the position of the first log line containing want at or after from, or -1.
 func logIndex(h *Host, from int, want string) int {
 	logs := h.Logs()

@@ -111,6 +111,10 @@ type Options struct {
 	// Retain is how many log entries and dispatch records Logs and Dispatches keep (the most recent ones);
 	// default 10000, so a long-running proxy does not grow without bound.
 	Retain int
+	// RetainBodyBytes bounds the call bodies that the retained dispatch records hold: older records are
+	// dropped once their bodies add up to more (default 32 MiB), so large bodies do not make Retain records
+	// hold gigabytes.
+	RetainBodyBytes int
 }
 
 // Host runs one plugin on one or more worker VMs that share metrics and shared data.
@@ -140,6 +144,8 @@ type Host struct {
 
 	dispMu     sync.Mutex
 	dispatches []*Dispatch
+	// dispatchBytes is the sum of the retained dispatches' body sizes.
+	dispatchBytes int
 
 	inflight taskCounter
 	tasks    workerPool // runs dispatch handlers and deferred guest callbacks
@@ -148,6 +154,9 @@ type Host struct {
 
 // defaultRetain is how many log entries and dispatch records a Host keeps by default.
 const defaultRetain = 10000
+
+// defaultRetainBodyBytes bounds the bodies of retained dispatch records by default.
+const defaultRetainBodyBytes = 32 << 20
 
 // defaultBufferLimit is Envoy's default per_connection_buffer_limit_bytes.
 const defaultBufferLimit = 1 << 20
@@ -187,6 +196,9 @@ func NewHost(ctx context.Context, m *Module, o Options) (*Host, error) {
 	}
 	if o.Retain <= 0 {
 		o.Retain = defaultRetain
+	}
+	if o.RetainBodyBytes <= 0 {
+		o.RetainBodyBytes = defaultRetainBodyBytes
 	}
 	if o.MaxBufferBytes <= 0 {
 		o.MaxBufferBytes = defaultBufferLimit
@@ -424,6 +436,27 @@ func (h *Host) Close(ctx context.Context) error {
 func (h *Host) NewStream(ctx context.Context) *Stream {
 	v := h.workers[int(h.next.Add(1)-1)%len(h.workers)]
 	return newStream(h, v)
+}
+
+// retainDispatch records d (the caller holds dispMu). When more than twice
+// Retain records are kept, or their bodies exceed RetainBodyBytes, the oldest
+// are dropped down to Retain records and half the byte bound, so trimming
+// stays amortized; the newest record is always kept.
+func (h *Host) retainDispatch(d *Dispatch) {
+	h.dispatches = append(h.dispatches, d)
+	h.dispatchBytes += len(d.Body)
+	limit, bytes := h.opts.Retain, h.opts.RetainBodyBytes
+	if len(h.dispatches) <= 2*limit && h.dispatchBytes <= bytes {
+		return
+	}
+	drop := 0
+	for drop < len(h.dispatches)-1 && (len(h.dispatches)-drop > limit || h.dispatchBytes > bytes/2) {
+		h.dispatchBytes -= len(h.dispatches[drop].Body)
+		drop++
+	}
+	n := copy(h.dispatches, h.dispatches[drop:])
+	clear(h.dispatches[n:])
+	h.dispatches = h.dispatches[:n]
 }
 
 // appendRetained appends x and keeps at most the last limit elements (trimming in batches).
