@@ -5,6 +5,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,7 +200,14 @@ func mirroredEvent(dataBytes int) []byte {
 // the plugin does for the user on the same request, so the Bound benchmarks
 // time real work.
 func TestBoundGuest(t *testing.T) {
-	h := newBoundHost(t, "binary-route")
+	h := newBoundHost(t, "non-event")
+	if got := lifecycle(t, h, getRequest, nil).Request().Headers; !slices.Equal(got, getRequest) {
+		t.Errorf("non-event: request headers %v", got)
+	}
+	if n, _ := h.Metric("eventroute.requests"); n != 1 {
+		t.Errorf("non-event: %d requests counted", n)
+	}
+	h = newBoundHost(t, "binary-route")
 	headers, body := routedBinaryEvent()
 	got := lifecycle(t, h, headers, body).Request().Headers
 	if got.Value("x-eventroute-subscriber") != "accounts" || got.Value(":authority") != "accounts.bank.svc.cluster.local" ||
@@ -249,6 +257,15 @@ func newBoundHost(b testing.TB, scenario string) *hostsim.Host {
 	}
 	b.Cleanup(func() { _ = h.Close(context.Background()) })
 	return h
+}
+
+func BenchmarkBoundNonEventRequest(b *testing.B) {
+	h := newBoundHost(b, "non-event")
+	p := newFloorPair(b)
+	for b.Loop() {
+		p.step(b, func() { lifecycle(b, h, getRequest, nil) })
+	}
+	p.report(b)
 }
 
 func BenchmarkBoundBinaryEventRouted(b *testing.B) {

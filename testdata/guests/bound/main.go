@@ -9,6 +9,11 @@
 //
 // The plugin configuration is one word naming the request it is built for:
 //
+//	non-event          a request that carries no event: in the request headers
+//	                   callback, counter eventroute.requests and three header
+//	                   lookups that find nothing (the route header, then
+//	                   ce-specversion and content-type, which decide that the
+//	                   request carries no event).
 //	binary-route       a binary-mode CloudEvent routed by its headers: in the
 //	                   request headers callback, one read of all request
 //	                   headers (the ce-* attributes and the route-header
@@ -72,7 +77,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &plugin{
 // plugin holds the fixed values and the reused out-parameters.
 type plugin struct {
 	types.DefaultPluginContext
-	mirror bool
+	mirror, nonEvent bool
 
 	requests, events, matched uint32
 	clusters                  [2]string
@@ -96,6 +101,8 @@ func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
 	counter := func(name string) uint32 { return uint32(proxywasm.DefineCounterMetric(name)) }
 	p.requests = counter("eventroute.requests")
 	switch string(cfg) {
+	case "non-event":
+		p.nonEvent = true
 	case "binary-route":
 		p.events = counter("eventroute.events.binary")
 		p.matched = counter("eventroute.route.r.matched")
@@ -146,6 +153,12 @@ func replace(key, value string) {
 func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
 	p := s.p
 	_ = incrementMetric(p.requests, 1)
+	if p.nonEvent {
+		for _, name := range [...]string{"x-eventroute-subscriber", "ce-specversion", "content-type"} {
+			_ = getHeaderMapValue(0, unsafe.StringData(name), int32(len(name)), unsafe.Pointer(&p.data), &p.size)
+		}
+		return types.ActionContinue
+	}
 	p.readRequestHeaders()
 	if p.mirror {
 		return types.ActionContinue
