@@ -65,10 +65,14 @@ func newFloorPair(b *testing.B) *floorPair {
 	return &floorPair{empty: h}
 }
 
-// step times f (plugin work) and one empty-guest request.
-func (p *floorPair) step(b *testing.B, f func()) {
-	p.timePlugin(f)
-	p.timeFloor(b, 1)
+// run times f (one plugin request) and one empty-guest request b.N times,
+// then reports the figures.
+func (p *floorPair) run(b *testing.B, f func()) {
+	for b.Loop() {
+		p.timePlugin(f)
+		p.timeFloor(b, 1)
+	}
+	p.report(b)
 }
 
 // timePlugin times plugin work.
@@ -96,11 +100,7 @@ func (p *floorPair) report(b *testing.B) {
 
 func BenchmarkNonEventRequest(b *testing.B) {
 	e := newEnv(b, envOptions{config: config(b, hostModes[0], "")})
-	p := newFloorPair(b)
-	for b.Loop() {
-		p.step(b, func() { lifecycle(b, e.host, getRequest, nil) })
-	}
-	p.report(b)
+	newFloorPair(b).run(b, func() { lifecycle(b, e.host, getRequest, nil) })
 }
 
 func BenchmarkBinaryEventRoutedAmong1000Routes(b *testing.B) {
@@ -119,11 +119,7 @@ func BenchmarkBinaryEventRoutedAmong1000Routes(b *testing.B) {
 	if s := lifecycle(b, e.host, headers, body); s.Request().Headers.Value("x-eventroute-subscriber") != "accounts" {
 		b.Fatal("the benchmark event is not routed")
 	}
-	p := newFloorPair(b)
-	for b.Loop() {
-		p.step(b, func() { lifecycle(b, e.host, headers, body) })
-	}
-	p.report(b)
+	newFloorPair(b).run(b, func() { lifecycle(b, e.host, headers, body) })
 }
 
 // routedBinaryEvent is the binary-mode event of the routing benchmarks: its
@@ -153,13 +149,26 @@ func benchmarkMirror(b *testing.B, dataBytes int) {
 	body := mirroredEvent(dataBytes)
 	e.subs["audit"].discard, e.subs["orig"].discard = true, true
 	b.SetBytes(int64(len(body)))
-	p := newFloorPair(b)
+	newFloorPair(b).runMirrored(b, func() { lifecycle(b, e.host, structuredHeaders(), body) }, e.idle)
+	if got, want := e.metric("subscriber.orig.delivered"), e.metric("subscriber.orig.sent"); got != want || got == 0 {
+		b.Fatalf("orig: delivered %d of %d", got, want)
+	}
+	if dropped := e.metric("subscriber.orig.dropped"); dropped != 0 {
+		b.Fatalf("orig: %d dropped", dropped)
+	}
+}
+
+// runMirrored times send (one request whose copies leave at once) b.N
+// times, waiting with idle for the copies' answers every mirrorBatch
+// requests, then times the floor for as many requests; it reports the
+// figures (timers stopped) and returns how many requests it sent.
+func (p *floorPair) runMirrored(b *testing.B, send, idle func()) int {
 	i := 0
 	for b.Loop() {
 		p.timePlugin(func() {
-			lifecycle(b, e.host, structuredHeaders(), body)
+			send()
 			if i++; i%mirrorBatch == 0 {
-				e.idle()
+				idle()
 			}
 		})
 		if i%mirrorBatch == 0 {
@@ -167,17 +176,12 @@ func benchmarkMirror(b *testing.B, dataBytes int) {
 		}
 	}
 	if rest := i % mirrorBatch; rest > 0 {
-		p.timePlugin(e.idle)
+		p.timePlugin(idle)
 		p.timeFloor(b, rest)
 	}
 	p.report(b)
 	b.StopTimer()
-	if got, want := e.metric("subscriber.orig.delivered"), e.metric("subscriber.orig.sent"); got != want || got == 0 {
-		b.Fatalf("orig: delivered %d of %d", got, want)
-	}
-	if dropped := e.metric("subscriber.orig.dropped"); dropped != 0 {
-		b.Fatalf("orig: %d dropped", dropped)
-	}
+	return i
 }
 
 func BenchmarkStructured1KiBMirroredTo2(b *testing.B)  { benchmarkMirror(b, 1024) }
@@ -261,11 +265,7 @@ func newBoundHost(b testing.TB, scenario string) *hostsim.Host {
 
 func BenchmarkBoundNonEventRequest(b *testing.B) {
 	h := newBoundHost(b, "non-event")
-	p := newFloorPair(b)
-	for b.Loop() {
-		p.step(b, func() { lifecycle(b, h, getRequest, nil) })
-	}
-	p.report(b)
+	newFloorPair(b).run(b, func() { lifecycle(b, h, getRequest, nil) })
 }
 
 func BenchmarkBoundBinaryEventRouted(b *testing.B) {
@@ -274,42 +274,18 @@ func BenchmarkBoundBinaryEventRouted(b *testing.B) {
 	if s := lifecycle(b, h, headers, body); s.Request().Headers.Value(":path") != "/events" {
 		b.Fatal("the bound guest did not rewrite the request")
 	}
-	p := newFloorPair(b)
-	for b.Loop() {
-		p.step(b, func() { lifecycle(b, h, headers, body) })
-	}
-	p.report(b)
+	newFloorPair(b).run(b, func() { lifecycle(b, h, headers, body) })
 }
 
 func BenchmarkBoundStructured1KiBMirroredTo2(b *testing.B) {
 	h := newBoundHost(b, "structured-mirror")
 	body := mirroredEvent(1024)
 	b.SetBytes(int64(len(body)))
-	p := newFloorPair(b)
-	i := 0
-	for b.Loop() {
-		p.timePlugin(func() {
-			lifecycle(b, h, structuredHeaders(), body)
-			if i++; i%mirrorBatch == 0 {
-				if err := h.WaitIdle(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		if i%mirrorBatch == 0 {
-			p.timeFloor(b, mirrorBatch)
+	i := newFloorPair(b).runMirrored(b, func() { lifecycle(b, h, structuredHeaders(), body) }, func() {
+		if err := h.WaitIdle(context.Background()); err != nil {
+			b.Fatal(err)
 		}
-	}
-	if rest := i % mirrorBatch; rest > 0 {
-		p.timePlugin(func() {
-			if err := h.WaitIdle(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-		})
-		p.timeFloor(b, rest)
-	}
-	p.report(b)
-	b.StopTimer()
+	})
 	for _, c := range []string{"audit", "orig"} {
 		if got, _ := h.Metric("eventroute.subscriber." + c + ".delivered"); got != uint64(i) {
 			b.Fatalf("%s: %d answers for %d requests", c, got, i)

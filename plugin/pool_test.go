@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestDelivery_ReusedDeliveriesKeepTheirOwnMessage(t *testing.T) {
 				t.Errorf("%s: first attempt body %s, want %s", id, calls[0].Body, want)
 			}
 			for _, c := range calls[1:] {
-				if !bytes.Equal(c.Body, calls[0].Body) || !equalHeaders(c.Headers, calls[0].Headers) {
+				if !bytes.Equal(c.Body, calls[0].Body) || !slices.Equal(c.Headers, calls[0].Headers) {
 					t.Errorf("%s: a retry differs from the first attempt:\n%v %s\n%v %s", id,
 						c.Headers, c.Body, calls[0].Headers, calls[0].Body)
 				}
@@ -84,17 +85,4 @@ func TestDelivery_ReusedDeliveriesKeepTheirOwnMessage(t *testing.T) {
 		}
 		e.checkInvariant("accounts", "raw", "dlq")
 	})
-}
-
-// equalHeaders reports whether two header lists are the same, in order.
-func equalHeaders(a, b hostsim.Headers) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
