@@ -45,7 +45,12 @@
 //     text for text/* and XML content types when it is valid UTF-8, and binary
 //     otherwise (data_base64 in structured form).
 //   - JSON numbers in extensions are rendered as CloudEvents Integers when they
-//     are integral and fit 32 bits; other numbers keep their JSON text.
+//     are integral and fit 32 bits; other numbers keep their JSON text. An
+//     extension keeps its JSON type (string, number or boolean, in
+//     event.Attr.Kind), so the structured and batched encodings write it back
+//     with the type it was read with. Binary-mode headers carry no type: an
+//     extension read from a ce- header is a string in a structured copy, as
+//     the HTTP binding says.
 //   - time must be an RFC 3339 timestamp (ErrBadAttributeValue), as sdk-go
 //     requires; source and dataschema are not parsed as URIs.
 //   - Structured and batched bodies must be valid UTF-8 and valid JSON

@@ -3,13 +3,17 @@ package cloudevent
 import (
 	"encoding/base64"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/eventroute/eventroute/filters/event"
 	"github.com/eventroute/eventroute/internal/jsonstr"
 )
 
 // AppendStructured appends ev in the CloudEvents JSON format, the body of an
-// application/cloudevents+json request. JSON data is written as is (a JSON
+// application/cloudevents+json request. An extension of kind AttrNumber or
+// AttrBool is written as a JSON number or boolean (its Value bare), any other
+// as a JSON string; a number or boolean whose Value is not a JSON number or
+// "true"/"false" is written as a string. JSON data is written as is (a JSON
 // string stays quoted), text data as a JSON string, binary data as
 // data_base64. JSON data that is not valid JSON (binary mode does not check
 // it) and text that is not valid UTF-8 are written as data_base64, so the body
@@ -37,14 +41,19 @@ func AppendStructured(dst []byte, ev *event.Event) []byte {
 	member("time", ev.Time)
 	member("datacontenttype", ev.DataContentType)
 	member("dataschema", ev.DataSchema)
-	for _, x := range ev.Extensions {
+	for i := range ev.Extensions {
+		x := &ev.Extensions[i]
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
 		dst = jsonstr.Append(dst, x.Name)
 		dst = append(dst, ':')
-		dst = jsonstr.Append(dst, x.Value)
+		if bareLiteral(x) {
+			dst = append(dst, x.Value...)
+		} else {
+			dst = jsonstr.Append(dst, x.Value)
+		}
 	}
 	if ev.DataKind == event.DataNone {
 		return append(dst, '}')
@@ -81,8 +90,9 @@ func AppendBatch(dst []byte, evs []*event.Event) []byte {
 }
 
 // AppendBinaryHeaders appends the headers of ev in binary mode: one ce-
-// header per attribute, its value percent-encoded per the HTTP binding
-// (upper-case hex), and Content-Type for datacontenttype. JSON data without a
+// header per attribute, its value (an extension's Value, whatever its kind)
+// percent-encoded per the HTTP binding (upper-case hex), and Content-Type for
+// datacontenttype. JSON data without a
 // datacontenttype gets Content-Type application/json, as the JSON format
 // implies it.
 func AppendBinaryHeaders(dst [][2]string, ev *event.Event) [][2]string {
@@ -117,6 +127,21 @@ func BinaryBody(ev *event.Event) []byte {
 		return nil
 	}
 	return ev.Data
+}
+
+// bareLiteral reports whether an extension is written as its Value bare: a
+// number whose Value is a JSON number, or a boolean whose Value is "true" or
+// "false".
+func bareLiteral(x *event.Attr) bool {
+	switch x.Kind {
+	case event.AttrBool:
+		return x.Value == "true" || x.Value == "false"
+	case event.AttrNumber:
+		b := unsafe.Slice(unsafe.StringData(x.Value), len(x.Value)) // read only
+		end, ok := scanNumber(b, 0)
+		return ok && end == len(b)
+	}
+	return false
 }
 
 // isJSONText reports whether data is one valid JSON value in valid UTF-8.

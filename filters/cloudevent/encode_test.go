@@ -124,3 +124,94 @@ func TestRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// typedExtensions is a structured event in canonical form (as AppendStructured
+// writes it) whose extensions have every JSON type, including a string that
+// looks like a number and one that looks like a boolean.
+const typedExtensions = `{"specversion":"1.0","id":"x-1","source":"s","type":"t",` +
+	`"seq":42,"neg":-7,"frac":1.5,"big":12345678901,"zero":0,"sampled":true,"off":false,` +
+	`"quoted":"42","truth":"true","note":"hi","data":{"a":1}}`
+
+// TestExtensionTypesSurviveStructuredRoundTrip reads events in the JSON
+// format and writes them back: each extension keeps its JSON type, byte for
+// byte.
+func TestExtensionTypesSurviveStructuredRoundTrip(t *testing.T) {
+	var ev event.Event
+	if err := ReadStructured([]byte(typedExtensions), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(AppendStructured(nil, &ev)); got != typedExtensions {
+		t.Errorf("structured round trip =\n%s\nwant\n%s", got, typedExtensions)
+	}
+
+	other := `{"specversion":"1.0","id":"x-2","source":"s","type":"t","flag":true,"seq":7,"id2":"7"}`
+	batch := "[" + typedExtensions + "," + other + "]"
+	events, err := ReadBatch([]byte(batch), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(AppendBatch(nil, []*event.Event{&events[0], &events[1]})); got != batch {
+		t.Errorf("batch round trip =\n%s\nwant\n%s", got, batch)
+	}
+}
+
+// TestExtensionTypesNonCanonicalNumbers: numbers are written in the canonical
+// form they were read in (an integral number that fits 32 bits as an
+// Integer), still as JSON numbers.
+func TestExtensionTypesNonCanonicalNumbers(t *testing.T) {
+	var ev event.Event
+	body := `{"specversion":"1.0","id":"1","source":"s","type":"t","e":1e2,"f":5.0,"g":-0,"h":1.50,"i":1E400}`
+	if err := ReadStructured([]byte(body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"specversion":"1.0","id":"1","source":"s","type":"t","e":100,"f":5,"g":0,"h":1.50,"i":1E400}`
+	if got := string(AppendStructured(nil, &ev)); got != want {
+		t.Errorf("AppendStructured =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestExtensionKinds checks how each kind is written in both encodings. A
+// kind whose Value does not fit it is written as a string, so the body stays
+// valid JSON; binary mode writes every Value as it is.
+func TestExtensionKinds(t *testing.T) {
+	ev := &event.Event{SpecVersion: "1.0", ID: "1", Source: "s", Type: "t", Extensions: []event.Attr{
+		{Name: "n", Value: "-12.5e3", Kind: event.AttrNumber},
+		{Name: "b", Value: "false", Kind: event.AttrBool},
+		{Name: "s", Value: "42"},
+		{Name: "badn", Value: "12abc", Kind: event.AttrNumber},
+		{Name: "emptyn", Value: "", Kind: event.AttrNumber},
+		{Name: "badb", Value: "yes", Kind: event.AttrBool},
+		{Name: "unknown", Value: "1", Kind: 99},
+	}}
+	got := string(AppendStructured(nil, ev))
+	want := `{"specversion":"1.0","id":"1","source":"s","type":"t","n":-12.5e3,"b":false,"s":"42",` +
+		`"badn":"12abc","emptyn":"","badb":"yes","unknown":"1"}`
+	if got != want {
+		t.Errorf("AppendStructured =\n%s\nwant\n%s", got, want)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Errorf("not valid JSON: %s", got)
+	}
+	headers := AppendBinaryHeaders(nil, ev)
+	wantHeaders := [][2]string{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+		{"ce-n", "-12.5e3"}, {"ce-b", "false"}, {"ce-s", "42"}, {"ce-badn", "12abc"}, {"ce-emptyn", ""},
+		{"ce-badb", "yes"}, {"ce-unknown", "1"}}
+	if !reflect.DeepEqual(headers, wantHeaders) {
+		t.Errorf("AppendBinaryHeaders =\n%q\nwant\n%q", headers, wantHeaders)
+	}
+}
+
+// TestExtensionKindsFromBinaryAreStrings: binary-mode headers carry no type,
+// so a structured copy of a binary event writes every extension as a string.
+func TestExtensionKindsFromBinaryAreStrings(t *testing.T) {
+	headers := [][2]string{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+		{"ce-seq", "42"}, {"ce-flag", "true"}}
+	var ev event.Event
+	if err := ReadBinary(headers, nil, &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"specversion":"1.0","id":"1","source":"s","type":"t","seq":"42","flag":"true"}`
+	if got := string(AppendStructured(nil, &ev)); got != want {
+		t.Errorf("AppendStructured =\n%s\nwant\n%s", got, want)
+	}
+}

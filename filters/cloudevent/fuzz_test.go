@@ -95,6 +95,7 @@ func FuzzReadStructured(f *testing.F) {
 func FuzzReadBatch(f *testing.F) {
 	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"Bank","type":"转账","subject":"Account","data":{"amount":1}},{"specversion":"1.0","id":"2","source":"s","type":"t"}]`), 2)
 	f.Add([]byte(`[]`), 1)
+	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"s","type":"t","seq":7,"flag":true,"q":"7","f":-1.5e-3}]`), 0)
 	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"s","type":"t"},5]`), 10)
 	f.Add([]byte(`[{"specversion":"1.0","id":"1","source":"s","type":"t"},{"specversion":"1.0","id":"1","source":"s","type":"t"}]`), 1)
 	f.Fuzz(func(t *testing.T, body []byte, maxEvents int) {

@@ -22,7 +22,8 @@ import (
 // datacontenttype it is the string's content (inside body unless it has
 // escapes), and for data_base64 it is the decoded bytes. null means unset.
 // Extensions of JSON type number or boolean are rendered in their canonical
-// string form.
+// string form, and their type is kept in Attr.Kind so that AppendStructured
+// and AppendBatch write them back as a JSON number or boolean.
 func ReadStructured(body []byte, ev *event.Event) error {
 	ev.Reset()
 	var buf [24]jsonValue
@@ -203,7 +204,7 @@ func (r *objectReader) setCore(core coreAttr, m *jsonValue) error {
 }
 
 // addExtension stores an extension attribute: a JSON string, number or
-// boolean; null means unset.
+// boolean, with its kind; null means unset.
 func (r *objectReader) addExtension(name string, m *jsonValue) error {
 	if !validAttributeName(name) {
 		return invalid(shownName(name), ErrBadAttributeName, "")
@@ -214,6 +215,7 @@ func (r *objectReader) addExtension(name string, m *jsonValue) error {
 		}
 	}
 	var s string
+	kind := event.AttrString
 	switch m.kind(r.body) {
 	case 'n':
 		return nil
@@ -223,15 +225,15 @@ func (r *objectReader) addExtension(name string, m *jsonValue) error {
 			return err
 		}
 	case 't':
-		s = "true"
+		s, kind = "true", event.AttrBool
 	case 'f':
-		s = "false"
+		s, kind = "false", event.AttrBool
 	case '{', '[':
 		return invalid(name, ErrBadAttributeType, "must be a JSON string, number or boolean")
 	default:
-		s = canonicalNumber(r.text(m))
+		s, kind = canonicalNumber(r.text(m)), event.AttrNumber
 	}
-	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: r.copy(name), Value: s})
+	r.ev.Extensions = append(r.ev.Extensions, event.Attr{Name: r.copy(name), Value: s, Kind: kind})
 	return nil
 }
 

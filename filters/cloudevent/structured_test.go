@@ -24,7 +24,7 @@ func TestReadStructured(t *testing.T) {
 				"data":{"appinfoA":"abc","appinfoB":123,"appinfoC":true}}`,
 			want: event.Event{SpecVersion: "1.0", ID: "C234-1234-1234", Source: "/mycontext",
 				Type: "com.example.someevent", Time: "2018-04-05T17:31:00Z", DataContentType: "application/json",
-				Extensions: []event.Attr{{Name: "comexampleextension1", Value: "value"}, {Name: "comexampleothervalue", Value: "5"}},
+				Extensions: []event.Attr{{Name: "comexampleextension1", Value: "value"}, {Name: "comexampleothervalue", Value: "5", Kind: event.AttrNumber}},
 				Data:       []byte(`{"appinfoA":"abc","appinfoB":123,"appinfoC":true}`), DataKind: event.DataJSON},
 		},
 		{
@@ -49,12 +49,14 @@ func TestReadStructured(t *testing.T) {
 				Data: []byte(`"I'm a string"`), DataKind: event.DataJSON},
 		},
 		{
-			name: "extension types in canonical string form",
+			name: "extension types in canonical string form, with their kinds",
 			body: `{"specversion":"1.0","type":"t","source":"s","id":"1","b":true,"f":false,"n":-7,
-				"e":1e2,"big":12345678901,"frac":1.5,"s":"x\u00e9"}`,
+				"e":1e2,"big":12345678901,"frac":1.5,"s":"x\u00e9","q":"42"}`,
 			want: event.Event{SpecVersion: "1.0", ID: "1", Source: "s", Type: "t",
-				Extensions: []event.Attr{{Name: "b", Value: "true"}, {Name: "f", Value: "false"}, {Name: "n", Value: "-7"},
-					{Name: "e", Value: "100"}, {Name: "big", Value: "12345678901"}, {Name: "frac", Value: "1.5"}, {Name: "s", Value: "xé"}}},
+				Extensions: []event.Attr{{Name: "b", Value: "true", Kind: event.AttrBool}, {Name: "f", Value: "false", Kind: event.AttrBool},
+					{Name: "n", Value: "-7", Kind: event.AttrNumber}, {Name: "e", Value: "100", Kind: event.AttrNumber},
+					{Name: "big", Value: "12345678901", Kind: event.AttrNumber}, {Name: "frac", Value: "1.5", Kind: event.AttrNumber},
+					{Name: "s", Value: "xé"}, {Name: "q", Value: "42"}}},
 		},
 		{
 			name: "transfer 转账",

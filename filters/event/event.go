@@ -41,10 +41,27 @@ const (
 	DataBinary                 // Data is raw bytes (data_base64 decoded, or a binary-mode non-JSON body)
 )
 
-// Attr is one extension attribute.
+// AttrKind is the JSON type an extension attribute had where the event was
+// read, so that the JSON format can write it back with that type.
+type AttrKind uint8
+
+// Extension attribute kinds. The zero value is a string, the type of every
+// attribute read from binary-mode headers (which carry no type) or through a
+// JSON profile.
+const (
+	AttrString AttrKind = iota // a string (and every CloudEvents type written as a JSON string)
+	AttrNumber                 // a JSON number (a CloudEvents Integer)
+	AttrBool                   // a JSON boolean
+)
+
+// Attr is one extension attribute. Value is its canonical string form
+// whatever its kind (a number's text, "true" or "false"): matching and
+// binary-mode headers use Value alone, and Kind only decides how the JSON
+// format writes it.
 type Attr struct {
 	Name  string
 	Value string
+	Kind  AttrKind
 }
 
 // Event is one CloudEvent. Optional context attributes are "" when absent;
@@ -98,7 +115,8 @@ func (e *Event) Attribute(name string) (string, bool) {
 }
 
 // SetAttribute sets a context attribute (core or extension) by its name. An
-// extension is appended: the caller sets each name once.
+// extension is appended as a string (AttrString): the caller sets each name
+// once.
 func (e *Event) SetAttribute(name, value string) {
 	switch name {
 	case "specversion":
