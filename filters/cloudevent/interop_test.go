@@ -307,3 +307,59 @@ func TestInteropSDKReadsBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropSDKReadsExtensionTypes has sdk-go read our structured and batched
+// encodings of events read in the JSON format: a number extension reaches it
+// as a number (int32, the CloudEvents Integer) and a boolean as a bool, as the
+// publisher sent them; a string that looks like a number stays a string.
+func TestInteropSDKReadsExtensionTypes(t *testing.T) {
+	const body = `{"specversion":"1.0","id":"x-1","source":"s","type":"t",` +
+		`"seq":42,"neg":-7,"sampled":true,"off":false,"quoted":"42","truth":"true"}`
+	want := map[string]any{"seq": int32(42), "neg": int32(-7), "sampled": true, "off": false,
+		"quoted": "42", "truth": "true"}
+	check := func(what string, got map[string]any, want map[string]any) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("%s: sdk-go sees extensions %#v, want %#v", what, got, want)
+		}
+		for name, w := range want {
+			if g := got[name]; g != w {
+				t.Errorf("%s: sdk-go sees %s = %#v (%T), want %#v (%T)", what, name, g, g, w, w)
+			}
+		}
+	}
+
+	var ev event.Event
+	if err := ReadStructured([]byte(body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	back := sdkRead(t, [][2]string{{"content-type", MediaTypeStructured}}, AppendStructured(nil, &ev))
+	check("structured", back.Extensions(), want)
+
+	events, err := ReadBatch([]byte("["+body+","+body+"]"), 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := AppendBatch(nil, []*event.Event{&events[0], &events[1]})
+	req := httptest.NewRequest(http.MethodPost, "http://subscriber/", bytes.NewReader(out))
+	req.Header.Set("Content-Type", MediaTypeBatch)
+	msg := cehttp.NewMessageFromHttpRequest(req)
+	batch, err := cebinding.ToEvents(context.Background(), msg, msg.BodyReader)
+	if err != nil || len(batch) != 2 {
+		t.Fatalf("sdk-go ToEvents: %d events, %v (body %s)", len(batch), err, out)
+	}
+	for i := range batch {
+		check("batch", batch[i].Extensions(), want)
+	}
+
+	// An event sdk-go itself wrote (SetExtension with an int and a bool)
+	// comes back to it with the same types after our re-encoding.
+	for _, e := range sdkEvents(t) {
+		_, body := sdkRequest(t, e, true)
+		if err := ReadStructured(body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		back := sdkRead(t, [][2]string{{"content-type", MediaTypeStructured}}, AppendStructured(nil, &ev))
+		check("sdk-go event "+e.ID(), back.Extensions(), e.Extensions())
+	}
+}
