@@ -179,7 +179,7 @@ func appendSnapshot(dst []*event.Event, sub *subscriber, ev *event.Event) []*eve
 	return append(dst, cloneEvent(ev))
 }
 
-// cloneEvent deep-copies an event (strings, extensions and data).
+// cloneEvent deep-copies an event (strings, extensions with their kinds, and data).
 func cloneEvent(ev *event.Event) *event.Event {
 	c := &event.Event{
 		SpecVersion:     strings.Clone(ev.SpecVersion),
@@ -196,7 +196,7 @@ func cloneEvent(ev *event.Event) *event.Event {
 	if len(ev.Extensions) > 0 {
 		c.Extensions = make([]event.Attr, len(ev.Extensions), len(ev.Extensions)+3)
 		for i, a := range ev.Extensions {
-			c.Extensions[i] = event.Attr{Name: strings.Clone(a.Name), Value: strings.Clone(a.Value)}
+			c.Extensions[i] = event.Attr{Name: strings.Clone(a.Name), Value: strings.Clone(a.Value), Kind: a.Kind}
 		}
 	}
 	return c

@@ -306,6 +306,73 @@ func TestMirror_SplitsABatchPerSubscriber(t *testing.T) {
 	})
 }
 
+// typedEvent is a JSON-format event with a number extension (seq), a boolean
+// one (flag) and a string that looks like a number (ref), in the canonical
+// form the plugin writes.
+func typedEvent(id, source string, seq int, flag bool) string {
+	f := "false"
+	if flag {
+		f = "true"
+	}
+	return `{"specversion":"1.0","id":"` + id + `","source":"` + source + `","type":"t","seq":` + itoa(seq) +
+		`,"flag":` + f + `,"ref":"` + itoa(seq) + `","data":{"amount":1}}`
+}
+
+// checkTypedExtensions fails unless a delivery of typedEvent carries its
+// extensions with their JSON types, in the body and as sdk-go reads them.
+func checkTypedExtensions(t *testing.T, c hostsim.CallRequest, seq int, flag bool) {
+	t.Helper()
+	body, f := string(c.Body), "false"
+	if flag {
+		f = "true"
+	}
+	for _, member := range []string{`"seq":` + itoa(seq) + `,`, `"flag":` + f + `,`, `"ref":"` + itoa(seq) + `"`} {
+		if !strings.Contains(body, member) {
+			t.Errorf("%s: body %s lacks %s", c.Cluster, body, member)
+		}
+	}
+	ext := decodeEvent(t, c).Extensions()
+	if ext["seq"] != int32(seq) || ext["flag"] != flag || ext["ref"] != itoa(seq) {
+		t.Errorf("%s: sdk-go reads seq %#v, flag %#v, ref %#v; want int32 %d, bool %v, string %q",
+			c.Cluster, ext["seq"], ext["flag"], ext["ref"], seq, flag, itoa(seq))
+	}
+}
+
+func TestMirror_SplitBatchKeepsExtensionTypes(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, `{"routes": [], "mirrors": [
+		  {"name": "bank", "match": [{"exact": {"source": "Bank"}}], "to": ["audit", "orig"]}]}`)
+		batch := "[" + typedEvent("e1", "Bank", 7, true) + "," + typedEvent("e2", "Other", 8, true) +
+			"," + typedEvent("e3", "Bank", 9, false) + "]"
+		e.do(batchHeaders(), []byte(batch))
+		e.settle()
+		audit, orig := e.subs["audit"].received(), e.subs["orig"].received()
+		if len(audit) != 2 || len(orig) != 1 {
+			t.Fatalf("audit got %d messages, orig %d; want 2 and 1", len(audit), len(orig))
+		}
+		// audit (format structured): one structured event per message.
+		want := map[string]struct {
+			seq  int
+			flag bool
+		}{"e1": {7, true}, "e3": {9, false}}
+		for _, c := range audit {
+			ev := decodeEvent(t, c)
+			w, ok := want[ev.ID()]
+			if !ok {
+				t.Fatalf("audit got event %q", ev.ID())
+			}
+			delete(want, ev.ID())
+			checkTypedExtensions(t, c, w.seq, w.flag)
+		}
+		// orig (format original): the batch re-encoded with the Bank events only.
+		if wantBody := "[" + typedEvent("e1", "Bank", 7, true) + "," + typedEvent("e3", "Bank", 9, false) + "]"; string(orig[0].Body) != wantBody {
+			t.Errorf("orig batch =\n%s\nwant\n%s", orig[0].Body, wantBody)
+		}
+		e.wantMetrics(map[string]uint64{"mirror.bank.matched": 2})
+		e.checkInvariant("audit", "orig")
+	})
+}
+
 func TestMirror_PercentZeroSendsNothing(t *testing.T) {
 	forModes(t, func(t *testing.T, mode hostMode) {
 		e := modeEnv(t, mode, `{"routes": [], "mirrors": [{"name": "none", "match": [], "to": ["orig"], "percent": 0}]}`)
@@ -516,6 +583,24 @@ func TestDelivery_RetriesWithBackoffThenDeadLetters(t *testing.T) {
 		}
 		e.wantMetrics(map[string]uint64{"subscriber.accounts.sent": 1, "subscriber.accounts.failed": 3,
 			"subscriber.accounts.retried": 2, "subscriber.accounts.dead_lettered": 1, "subscriber.dlq.delivered": 1})
+		e.checkInvariant("accounts", "dlq")
+	})
+}
+
+func TestDelivery_DeadLetterKeepsExtensionTypes(t *testing.T) {
+	forModes(t, func(t *testing.T, mode hostMode) {
+		e := modeEnv(t, mode, mirrorToAccounts)
+		e.subs["accounts"].script(503)
+		e.do(structuredHeaders(), []byte(typedEvent("d-1", "Bank", 7, true)))
+		e.settle()
+		dl := e.subs["dlq"].received()
+		if len(dl) != 1 {
+			t.Fatalf("dead letters: %d, want 1", len(dl))
+		}
+		checkTypedExtensions(t, dl[0], 7, true)
+		if ext := decodeEvent(t, dl[0]).Extensions(); ext["eventroutesubscriber"] != "accounts" {
+			t.Errorf("dead letter extensions %v", ext)
+		}
 		e.checkInvariant("accounts", "dlq")
 	})
 }
