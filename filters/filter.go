@@ -22,78 +22,18 @@ const (
 	opData             // the data condition holds
 )
 
-// attrID names a context attribute without string compares at match time.
-type attrID uint8
-
-const (
-	attrExtension attrID = iota
-	attrSpecVersion
-	attrID_
-	attrSource
-	attrType
-	attrSubject
-	attrTime
-	attrDataContentType
-	attrDataSchema
-)
-
-func attrIDOf(name string) attrID {
-	switch name {
-	case "specversion":
-		return attrSpecVersion
-	case "id":
-		return attrID_
-	case "source":
-		return attrSource
-	case "type":
-		return attrType
-	case "subject":
-		return attrSubject
-	case "time":
-		return attrTime
-	case "datacontenttype":
-		return attrDataContentType
-	case "dataschema":
-		return attrDataSchema
-	}
-	return attrExtension
-}
-
 // attribute is a context attribute reference resolved at compile time.
 type attribute struct {
-	id   attrID
-	name string // the attribute name (used for extensions)
+	id   event.Core // CoreNone for an extension: no string compares at match time for a core attribute
+	name string     // the attribute name (used for extensions)
 }
 
 // get returns the attribute's value; ok is false when the event lacks it.
 func (a attribute) get(ev *event.Event) (string, bool) {
-	var v string
-	switch a.id {
-	case attrSpecVersion:
-		v = ev.SpecVersion
-	case attrID_:
-		v = ev.ID
-	case attrSource:
-		v = ev.Source
-	case attrType:
-		v = ev.Type
-	case attrSubject:
-		v = ev.Subject
-	case attrTime:
-		v = ev.Time
-	case attrDataContentType:
-		v = ev.DataContentType
-	case attrDataSchema:
-		v = ev.DataSchema
-	default:
-		for i := range ev.Extensions {
-			if ev.Extensions[i].Name == a.name {
-				return ev.Extensions[i].Value, true
-			}
-		}
-		return "", false
+	if f := ev.Field(a.id); f != nil {
+		return *f, *f != ""
 	}
-	return v, v != ""
+	return ev.Extension(a.name)
 }
 
 // matcher is one node of a compiled filter tree. Matching walks the tree with

@@ -3,6 +3,8 @@ package filters
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/eventroute/eventroute/filters/event"
 )
 
 // Filter dialects of SPEC §3.1.
@@ -118,7 +120,7 @@ func compileAttributes(n *node, kind op) (matcher, error) {
 		if err != nil {
 			return matcher{}, err
 		}
-		kids = append(kids, matcher{op: kind, attr: attribute{id: attrIDOf(name), name: name}, value: s})
+		kids = append(kids, matcher{op: kind, attr: attribute{id: event.CoreAttribute(name), name: name}, value: s})
 	}
 	if len(kids) == 1 {
 		return kids[0], nil

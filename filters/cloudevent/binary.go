@@ -62,11 +62,11 @@ func setHeaderAttribute(ev *event.Event, seen *attributeSet, header, raw string)
 	if problem != "" {
 		return invalid(header, ErrBadEncoding, problem)
 	}
-	core := coreAttribute(attr)
+	core := event.CoreAttribute(attr)
 	switch core {
-	case attrDataContentType:
+	case event.CoreDataContentType:
 		return invalid(header, ErrDuplicateAttribute, "must not be sent, Content-Type carries datacontenttype")
-	case attrNone:
+	case event.CoreNone:
 		for i := range ev.Extensions {
 			if ev.Extensions[i].Name == attr {
 				return invalid(shownName(header), ErrDuplicateAttribute, "")
@@ -79,7 +79,7 @@ func setHeaderAttribute(ev *event.Event, seen *attributeSet, header, raw string)
 		return invalid(header, ErrDuplicateAttribute, "")
 	}
 	seen.add(core)
-	*coreField(ev, core) = value
+	*ev.Field(core) = value
 	return nil
 }
 

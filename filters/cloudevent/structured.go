@@ -175,16 +175,16 @@ func (r *objectReader) member(m *jsonValue) error {
 		}
 		return nil
 	}
-	if core := coreAttribute(name); core != attrNone {
+	if core := event.CoreAttribute(name); core != event.CoreNone {
 		return r.setCore(core, m)
 	}
 	return r.addExtension(name, m)
 }
 
 // setCore stores a core attribute, which must be a JSON string or null.
-func (r *objectReader) setCore(core coreAttr, m *jsonValue) error {
+func (r *objectReader) setCore(core event.Core, m *jsonValue) error {
 	if r.seen.has(core) {
-		return invalid(core.name(), ErrDuplicateAttribute, "")
+		return invalid(core.Name(), ErrDuplicateAttribute, "")
 	}
 	switch m.kind(r.body) {
 	case 'n':
@@ -192,14 +192,14 @@ func (r *objectReader) setCore(core coreAttr, m *jsonValue) error {
 		return nil
 	case '"':
 	default:
-		return invalid(core.name(), ErrBadAttributeType, "must be a JSON string")
+		return invalid(core.Name(), ErrBadAttributeType, "must be a JSON string")
 	}
 	r.seen.add(core)
-	s, err := r.ownedString(core.name(), m)
+	s, err := r.ownedString(core.Name(), m)
 	if err != nil {
 		return err
 	}
-	*coreField(r.ev, core) = s
+	*r.ev.Field(core) = s
 	return nil
 }
 

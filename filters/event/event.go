@@ -82,62 +82,138 @@ type Event struct {
 	DataKind DataKind
 }
 
+// Core identifies a context attribute defined by the CloudEvents spec, in
+// the spec's order; CoreNone stands for an extension.
+type Core uint8
+
+// The core attributes.
+const (
+	CoreNone Core = iota
+	CoreSpecVersion
+	CoreID
+	CoreSource
+	CoreType
+	CoreSubject
+	CoreTime
+	CoreDataContentType
+	CoreDataSchema
+)
+
+// CoreAttribute returns the core attribute called name, CoreNone for an
+// extension.
+func CoreAttribute(name string) Core {
+	// Dispatch on the length first: one comparison at most per name.
+	switch len(name) {
+	case len("id"):
+		if name == "id" {
+			return CoreID
+		}
+	case len("type"):
+		switch name {
+		case "type":
+			return CoreType
+		case "time":
+			return CoreTime
+		}
+	case len("source"):
+		if name == "source" {
+			return CoreSource
+		}
+	case len("subject"):
+		if name == "subject" {
+			return CoreSubject
+		}
+	case len("dataschema"):
+		if name == "dataschema" {
+			return CoreDataSchema
+		}
+	case len("specversion"):
+		if name == "specversion" {
+			return CoreSpecVersion
+		}
+	case len("datacontenttype"):
+		if name == "datacontenttype" {
+			return CoreDataContentType
+		}
+	}
+	return CoreNone
+}
+
+// Name returns the attribute's name ("" for CoreNone).
+func (c Core) Name() string {
+	switch c {
+	case CoreSpecVersion:
+		return "specversion"
+	case CoreID:
+		return "id"
+	case CoreSource:
+		return "source"
+	case CoreType:
+		return "type"
+	case CoreSubject:
+		return "subject"
+	case CoreTime:
+		return "time"
+	case CoreDataContentType:
+		return "datacontenttype"
+	case CoreDataSchema:
+		return "dataschema"
+	}
+	return ""
+}
+
+// Field returns the field holding core attribute c, nil for CoreNone.
+func (e *Event) Field(c Core) *string {
+	switch c {
+	case CoreSpecVersion:
+		return &e.SpecVersion
+	case CoreID:
+		return &e.ID
+	case CoreSource:
+		return &e.Source
+	case CoreType:
+		return &e.Type
+	case CoreSubject:
+		return &e.Subject
+	case CoreTime:
+		return &e.Time
+	case CoreDataContentType:
+		return &e.DataContentType
+	case CoreDataSchema:
+		return &e.DataSchema
+	}
+	return nil
+}
+
 // Attribute returns a context attribute (core or extension) by its name.
 // The second result is false when the attribute is absent.
 func (e *Event) Attribute(name string) (string, bool) {
-	var v string
-	switch name {
-	case "specversion":
-		v = e.SpecVersion
-	case "id":
-		v = e.ID
-	case "source":
-		v = e.Source
-	case "type":
-		v = e.Type
-	case "subject":
-		v = e.Subject
-	case "time":
-		v = e.Time
-	case "datacontenttype":
-		v = e.DataContentType
-	case "dataschema":
-		v = e.DataSchema
-	default:
-		for i := range e.Extensions {
-			if e.Extensions[i].Name == name {
-				return e.Extensions[i].Value, true
-			}
-		}
-		return "", false
+	if f := e.Field(CoreAttribute(name)); f != nil {
+		return *f, *f != ""
 	}
-	return v, v != ""
+	return e.Extension(name)
+}
+
+// Extension returns the value of extension name; ok is false when the event
+// lacks it.
+func (e *Event) Extension(name string) (string, bool) {
+	for i := range e.Extensions {
+		if e.Extensions[i].Name == name {
+			return e.Extensions[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // SetAttribute sets a context attribute (core or extension) by its name. An
 // extension is appended as a string (AttrString): the caller sets each name
 // once.
 func (e *Event) SetAttribute(name, value string) {
-	switch name {
-	case "specversion":
-		e.SpecVersion = value
-	case "id":
-		e.ID = value
-	case "source":
-		e.Source = value
-	case "type":
-		e.Type = value
-	case "subject":
-		e.Subject = value
-	case "time":
-		e.Time = value
-	case "datacontenttype":
-		e.DataContentType = value
-	case "dataschema":
-		e.DataSchema = value
-	default:
-		e.Extensions = append(e.Extensions, Attr{Name: name, Value: value})
+	if f := e.Field(CoreAttribute(name)); f != nil {
+		*f = value
+		return
 	}
+	e.Extensions = append(e.Extensions, Attr{Name: name, Value: value})
 }
 
 // Reset clears the event for reuse, keeping the Extensions capacity.
