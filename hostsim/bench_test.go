@@ -33,25 +33,34 @@ func BenchmarkEmptyGuest(b *testing.B) {
 	}
 	instantiate := time.Since(t0)
 	defer h.Close(ctx)
-	req := get("/bench")
-	resp := Headers{{":status", "200"}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s := h.NewStream(ctx)
-		if err := s.SendRequestHeaders(req, true); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.SendResponseHeaders(resp, true); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Complete(); err != nil {
-			b.Fatal(err)
-		}
+		benchGet(b, h)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(compile.Microseconds())/1000, "compile-ms")
 	b.ReportMetric(float64(instantiate.Microseconds())/1000, "instantiate-ms")
+}
+
+// benchGetRequest and benchOK are the request and answer of benchGet.
+var (
+	benchGetRequest = get("/bench")
+	benchOK         = Headers{{":status", "200"}}
+)
+
+// benchGet plays one whole GET request without a body through h, answered 200.
+func benchGet(b *testing.B, h *Host) {
+	s := h.NewStream(context.Background())
+	if err := s.SendRequestHeaders(benchGetRequest, true); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.SendResponseHeaders(benchOK, true); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Complete(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkStressGuest is a whole request through the stress guest: header read, body buffered over two
@@ -86,23 +95,11 @@ func BenchmarkHostCall(b *testing.B) {
 	for _, tc := range []struct{ name, args string }{{"present", ":path"}, {"absent", "x-missing"},
 		{"sdk-present", ":path sdk"}, {"sdk-absent", "x-missing sdk"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			ctx := context.Background()
 			many := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("101 " + tc.args)}})
 			one := newTestHost(b, "hs-hostcalls", Options{Plugin: PluginConfig{Configuration: []byte("1 " + tc.args)}})
-			req := get("/bench")
-			resp := Headers{{":status", "200"}}
 			run := func(h *Host) time.Duration {
 				t0 := time.Now()
-				s := h.NewStream(ctx)
-				if err := s.SendRequestHeaders(req, true); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.SendResponseHeaders(resp, true); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Complete(); err != nil {
-					b.Fatal(err)
-				}
+				benchGet(b, h)
 				return time.Since(t0)
 			}
 			var dMany, dOne time.Duration
