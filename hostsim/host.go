@@ -454,18 +454,22 @@ func (h *Host) retainDispatch(d *Dispatch) {
 		h.dispatchBytes -= len(h.dispatches[drop].Body)
 		drop++
 	}
-	n := copy(h.dispatches, h.dispatches[drop:])
-	clear(h.dispatches[n:])
-	h.dispatches = h.dispatches[:n]
+	h.dispatches = dropOldest(h.dispatches, drop)
 }
 
 // appendRetained appends x and keeps at most the last limit elements (trimming in batches).
 func appendRetained[T any](s []T, x T, limit int) []T {
 	s = append(s, x)
 	if len(s) > 2*limit {
-		n := copy(s, s[len(s)-limit:])
-		clear(s[n:])
-		s = s[:n]
+		s = dropOldest(s, len(s)-limit)
 	}
 	return s
+}
+
+// dropOldest removes the first n elements of s in place, clearing the freed
+// tail so it holds no references.
+func dropOldest[T any](s []T, n int) []T {
+	kept := copy(s, s[n:])
+	clear(s[kept:])
+	return s[:kept]
 }
