@@ -39,9 +39,7 @@ func (h Headers) Clone() Headers {
 // added headers (a filter typically adds or replaces two or three), so the
 // additions do not grow the copy again.
 func (h Headers) cloneToWrite() Headers {
-	out := make(Headers, len(h), len(h)+4)
-	copy(out, h)
-	return out
+	return append(make(Headers, 0, len(h)+4), h...)
 }
 
 // LogLevel is a proxy-wasm log level.
