@@ -94,9 +94,12 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 
 // classify decides whether the request may carry an event. It reads the
 // one or two headers that decide it first, and the whole header map only for
-// requests that may be events (h.headers).
+// requests that may be events (h.headers). When ce-specversion is absent the
+// probe's classification stands: the whole map adds nothing Classify reads
+// (the same first content-type and :path, still no ce-specversion).
 func (h *httpContext) classify() bool {
 	router, host := h.set.router, &h.p.host
+	probed := false
 	if _, ok := host.value(requestHeaders, "ce-specversion"); !ok {
 		ct, ok := host.value(requestHeaders, "content-type")
 		if !ok {
@@ -108,9 +111,10 @@ func (h *httpContext) classify() bool {
 				probe = append(probe, [2]string{":path", path})
 			}
 		}
-		if router.Classify(probe).Mode == event.ModeNone {
+		if h.class = router.Classify(probe); h.class.Mode == event.ModeNone {
 			return false
 		}
+		probed = true
 	}
 	headers, ok := host.pairs(requestHeaders, h.headers[:0])
 	if !ok {
@@ -118,7 +122,9 @@ func (h *httpContext) classify() bool {
 		return false
 	}
 	h.headers = headers
-	h.class = router.Classify(headers)
+	if !probed {
+		h.class = router.Classify(headers)
+	}
 	return h.class.Mode != event.ModeNone
 }
 
