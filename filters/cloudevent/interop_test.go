@@ -193,16 +193,24 @@ func TestInteropReadSDKStructured(t *testing.T) {
 	}
 }
 
-func TestInteropReadSDKBatch(t *testing.T) {
-	sent := sdkEvents(t)
+// readSDKBatch reads, with ReadBatch, sdk-go's JSON encoding of sdkEvents as
+// a batch.
+func readSDKBatch(t *testing.T) (sent []ceevent.Event, read []event.Event) {
+	t.Helper()
+	sent = sdkEvents(t)
 	body, err := json.Marshal(sent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := ReadBatch(body, 10, nil)
+	read, err = ReadBatch(body, 10, nil)
 	if err != nil {
 		t.Fatalf("ReadBatch: %v (body %s)", err, body)
 	}
+	return sent, read
+}
+
+func TestInteropReadSDKBatch(t *testing.T) {
+	sent, events := readSDKBatch(t)
 	if len(events) != len(sent) {
 		t.Fatalf("%d events, want %d", len(events), len(sent))
 	}
@@ -240,15 +248,7 @@ func TestInteropSDKReadsStructured(t *testing.T) {
 }
 
 func TestInteropSDKReadsBatch(t *testing.T) {
-	sent := sdkEvents(t)
-	body, err := json.Marshal(sent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := ReadBatch(body, 10, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sent, events := readSDKBatch(t)
 	ptrs := make([]*event.Event, len(events))
 	for i := range events {
 		ptrs[i] = &events[i]
