@@ -325,6 +325,12 @@ clusters:
 			t.Errorf("audit has no copy of %s: %s", id, copies)
 		}
 	}
+	// The summary line is printed by the serving process after it answered, so
+	// it may reach the pipe a moment after the recorder page shows the copy.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "recorder audit #2 POST") &&
+		time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(out.String(), "recorder audit #2 POST") {
 		t.Errorf("no recorder summary line in output:\n%s", out.String())
 	}
